@@ -1,0 +1,395 @@
+//! DynamoDB attribute values, parsed without copying, and their plain JSON text.
+//!
+//! The stream carries items in DynamoDB's typed JSON (`{"S": "x"}`, `{"N": "1.5"}`, ...).
+//! Strings borrow from the event buffer where JSON escapes allow it, numbers keep their
+//! exact digits (DynamoDB numbers have up to 38 significant digits, more than an `f64`
+//! holds), and maps keep the order in which the stream wrote their entries.
+//! See <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_AttributeValue.html>.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use crate::scrub;
+
+/// A JSON string of the event, borrowed when it has no escapes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'a> Text<'a> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The text of a DynamoDB number, checked against JSON's number grammar so that it can be
+/// written into JSON text as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Number<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Number<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Text(s) = Text::deserialize(d)?;
+        if is_json_number(&s) {
+            Ok(Number(s))
+        } else {
+            Err(de::Error::custom("an N value is not a number"))
+        }
+    }
+}
+
+/// One attribute value in DynamoDB's typed JSON.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum AttrValue<'a> {
+    #[serde(borrow)]
+    S(Text<'a>),
+    #[serde(borrow)]
+    N(Number<'a>),
+    #[serde(borrow)]
+    B(Text<'a>),
+    #[serde(borrow)]
+    SS(Vec<Text<'a>>),
+    #[serde(borrow)]
+    NS(Vec<Number<'a>>),
+    #[serde(borrow)]
+    BS(Vec<Text<'a>>),
+    #[serde(borrow)]
+    M(Item<'a>),
+    #[serde(borrow)]
+    L(Vec<AttrValue<'a>>),
+    NULL(bool),
+    BOOL(bool),
+}
+
+impl AttrValue<'_> {
+    /// The DynamoDB type descriptor, for error messages (never the value itself).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AttrValue::S(_) => "S",
+            AttrValue::N(_) => "N",
+            AttrValue::B(_) => "B",
+            AttrValue::SS(_) => "SS",
+            AttrValue::NS(_) => "NS",
+            AttrValue::BS(_) => "BS",
+            AttrValue::M(_) => "M",
+            AttrValue::L(_) => "L",
+            AttrValue::NULL(_) => "NULL",
+            AttrValue::BOOL(_) => "BOOL",
+        }
+    }
+}
+
+/// An item (or an `M` value): attribute names and values in stream order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Item<'a>(pub Vec<(Text<'a>, AttrValue<'a>)>);
+
+impl<'a> Item<'a> {
+    pub fn get(&self, name: &str) -> Option<&AttrValue<'a>> {
+        self.0.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k.as_str() == name)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Item<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of attribute values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((k, v)) = map.next_entry::<Text<'a>, AttrValue<'a>>()? {
+                    out.push((k, v));
+                }
+                Ok(Item(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+pub fn is_json_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if b.first() == Some(&b'-') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_len = i - int_start;
+    if int_len == 0 || (int_len > 1 && b[int_start] == b'0') {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// How strings are written into plain JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringMode {
+    /// As they are.
+    Keep,
+    /// Every string that contains an e-mail address or a phone number becomes `REDACTED`
+    /// (the PII rule for deleted items).
+    Scrub,
+}
+
+/// The redaction marker of the contract.
+pub const REDACTED: &str = "REDACTED";
+
+/// Writes the plain JSON text of a top-level attribute value: a string as it is (not
+/// quoted), a number with its exact digits, `true`/`false`, `null`, base64 text for
+/// binary, and JSON for maps, lists and sets.
+pub fn write_plain(v: &AttrValue<'_>, mode: StringMode, out: &mut Vec<u8>) {
+    match v {
+        AttrValue::S(s) | AttrValue::B(s) => out.extend_from_slice(scrubbed(s.as_str(), mode).as_bytes()),
+        other => write_json(other, mode, out),
+    }
+}
+
+fn scrubbed(s: &str, mode: StringMode) -> &str {
+    if mode == StringMode::Scrub && scrub::contains_pii(s) {
+        REDACTED
+    } else {
+        s
+    }
+}
+
+fn write_json(v: &AttrValue<'_>, mode: StringMode, out: &mut Vec<u8>) {
+    match v {
+        AttrValue::S(s) | AttrValue::B(s) => write_json_str(scrubbed(s.as_str(), mode), out),
+        AttrValue::N(n) => out.extend_from_slice(n.0.as_bytes()),
+        AttrValue::BOOL(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        AttrValue::NULL(_) => out.extend_from_slice(b"null"),
+        AttrValue::SS(xs) | AttrValue::BS(xs) => {
+            out.push(b'[');
+            for (i, s) in xs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(scrubbed(s.as_str(), mode), out);
+            }
+            out.push(b']');
+        }
+        AttrValue::NS(xs) => {
+            out.push(b'[');
+            for (i, n) in xs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(n.0.as_bytes());
+            }
+            out.push(b']');
+        }
+        AttrValue::L(xs) => {
+            out.push(b'[');
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(x, mode, out);
+            }
+            out.push(b']');
+        }
+        AttrValue::M(item) => {
+            out.push(b'{');
+            let mut seen_redacted = 0usize;
+            for (i, (k, x)) in item.0.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let key = k.as_str();
+                if mode == StringMode::Scrub && scrub::contains_pii(key) {
+                    // A map key can carry PII too; numbered so that the object keeps
+                    // distinct keys.
+                    seen_redacted += 1;
+                    if seen_redacted == 1 {
+                        write_json_str(REDACTED, out);
+                    } else {
+                        write_json_str(&format!("{REDACTED}_{seen_redacted}"), out);
+                    }
+                } else {
+                    write_json_str(key, out);
+                }
+                out.push(b':');
+                write_json(x, mode, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 0xf) as usize]]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(json: &str, mode: StringMode) -> String {
+        let v: AttrValue = serde_json::from_str(json).expect("attribute value");
+        let mut out = Vec::new();
+        write_plain(&v, mode, &mut out);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn plain_text_of_each_type() {
+        assert_eq!(plain(r#"{"S":"a \"b\""}"#, StringMode::Keep), "a \"b\"");
+        assert_eq!(
+            plain(r#"{"N":"12345678901234567890.123456789012345678"}"#, StringMode::Keep),
+            "12345678901234567890.123456789012345678"
+        );
+        assert_eq!(plain(r#"{"BOOL":true}"#, StringMode::Keep), "true");
+        assert_eq!(plain(r#"{"NULL":true}"#, StringMode::Keep), "null");
+        assert_eq!(plain(r#"{"B":"AAEC"}"#, StringMode::Keep), "AAEC");
+        assert_eq!(plain(r#"{"SS":["a","b"]}"#, StringMode::Keep), r#"["a","b"]"#);
+        assert_eq!(plain(r#"{"NS":["1","2.50"]}"#, StringMode::Keep), "[1,2.50]");
+        assert_eq!(plain(r#"{"BS":["AA=="]}"#, StringMode::Keep), r#"["AA=="]"#);
+        assert_eq!(
+            plain(r#"{"M":{"z":{"N":"1"},"a":{"L":[{"S":"x\ny"},{"NULL":true}]}}}"#, StringMode::Keep),
+            r#"{"z":1,"a":["x\ny",null]}"#
+        );
+    }
+
+    #[test]
+    fn plain_text_is_json_for_containers() {
+        let text =
+            plain(r#"{"M":{"q":{"S":"\u0001\t\\"},"l":{"L":[{"M":{}},{"SS":["\"quoted\""]}]}}}"#, StringMode::Keep);
+        let back: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(back["q"], "\u{1}\t\\");
+        assert_eq!(back["l"][1][0], "\"quoted\"");
+    }
+
+    #[test]
+    fn scrub_reaches_every_depth_and_keys() {
+        let text = plain(
+            r#"{"M":{"contact":{"S":"ana@example.com"},"at":{"S":"2026-11-19T10:15:30Z"},
+                "deep":{"L":[{"SS":["call +1 555 010 4477","ok"]}]},"bob@example.com":{"BOOL":true}}}"#,
+            StringMode::Scrub,
+        );
+        assert_eq!(
+            text,
+            r#"{"contact":"REDACTED","at":"2026-11-19T10:15:30Z","deep":[["REDACTED","ok"]],"REDACTED":true}"#
+        );
+        assert_eq!(plain(r#"{"S":"mail me: a.b@example.org"}"#, StringMode::Scrub), "REDACTED");
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for bad in [
+            r#"{"X":"1"}"#,
+            r#"{"N":"one"}"#,
+            r#"{"N":"01"}"#,
+            r#"{"N":"1."}"#,
+            r#"{"S":1}"#,
+            r#"{"S":"a","N":"1"}"#,
+            r#"{"NS":["1","x"]}"#,
+            r#"{}"#,
+        ] {
+            assert!(serde_json::from_str::<AttrValue>(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn strings_borrow_from_the_input() {
+        let json = r#"{"S":"plain"}"#.to_string();
+        let v: AttrValue = serde_json::from_str(&json).expect("value");
+        match v {
+            AttrValue::S(Text(Cow::Borrowed(_))) => {}
+            other => panic!("expected a borrowed string, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn number_grammar() {
+        for ok in ["0", "-1", "1.5", "1e40", "1E+2", "-0.0001", "12345678901234567890123456789012345678"] {
+            assert!(is_json_number(ok), "{ok}");
+        }
+        for bad in ["", "-", "+1", "1.", ".5", "01", "1e", "NaN", "1 ", "0x10"] {
+            assert!(!is_json_number(bad), "{bad}");
+        }
+    }
+}

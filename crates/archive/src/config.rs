@@ -1,0 +1,193 @@
+//! Configuration from the environment, validated once at start: an invalid value is an
+//! error that names its variable.
+
+use crate::avro::Codec;
+
+/// An invalid configuration value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { var, reason: reason.into() }
+}
+
+/// How the archive is written. Everything but the bucket, which only the S3 output
+/// needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `DATA_PREFIX`, default `data/`; always empty or ending in `/`.
+    pub data_prefix: String,
+    /// `ERROR_PREFIX`, default `errors/`; always empty or ending in `/`.
+    pub error_prefix: String,
+    /// `AVRO_CODEC`, default `deflate`.
+    pub codec: Codec,
+    /// `SYSTEM_ID`, `DATABASE_ID`, `MEMBER_ID`: copied into demand records.
+    pub system_id: Option<String>,
+    pub database_id: Option<String>,
+    pub member_id: Option<String>,
+    /// `PII_ATTRIBUTES`: attribute names redacted in deleted items of every type.
+    pub pii_attributes: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_prefix: "data/".into(),
+            error_prefix: "errors/".into(),
+            codec: Codec::Deflate,
+            system_id: None,
+            database_id: None,
+            member_id: None,
+            pii_attributes: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `get`; an empty value counts as unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mut s = Settings::default();
+        if let Some(p) = get("DATA_PREFIX") {
+            s.data_prefix = prefix("DATA_PREFIX", &p)?;
+        }
+        if let Some(p) = get("ERROR_PREFIX") {
+            s.error_prefix = prefix("ERROR_PREFIX", &p)?;
+        }
+        if s.data_prefix == s.error_prefix {
+            return Err(invalid(
+                "ERROR_PREFIX",
+                "must differ from DATA_PREFIX, or errors would land among the data files",
+            ));
+        }
+        if let Some(c) = get("AVRO_CODEC") {
+            s.codec = c.parse().map_err(|e: String| invalid("AVRO_CODEC", e))?;
+        }
+        for (var, slot) in
+            [("SYSTEM_ID", &mut s.system_id), ("DATABASE_ID", &mut s.database_id), ("MEMBER_ID", &mut s.member_id)]
+        {
+            if let Some(v) = get(var) {
+                if v.chars().any(char::is_control) {
+                    return Err(invalid(var, "must not contain control characters"));
+                }
+                *slot = Some(v);
+            }
+        }
+        if let Some(list) = get("PII_ATTRIBUTES") {
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                    return Err(invalid("PII_ATTRIBUTES", format!("{name:?} is not an attribute name")));
+                }
+                s.pii_attributes.push(name.to_string());
+            }
+        }
+        Ok(s)
+    }
+
+    /// Whether `PII_ATTRIBUTES` names `attr`.
+    pub fn is_extra_pii(&self, attr: &str) -> bool {
+        self.pii_attributes.iter().any(|a| a == attr)
+    }
+}
+
+/// An S3 key prefix: relative, no empty or dot segments, ending in `/` (added if left out).
+fn prefix(var: &'static str, p: &str) -> Result<String, ConfigError> {
+    let p = p.trim();
+    if p.starts_with('/') {
+        return Err(invalid(var, format!("{p:?} must not start with '/'")));
+    }
+    let body = p.strip_suffix('/').unwrap_or(p);
+    if body.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return Err(invalid(var, format!("{p:?} has an empty, '.' or '..' path segment")));
+    }
+    if p.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(invalid(var, format!("{p:?} has a control character or a backslash")));
+    }
+    Ok(format!("{body}/"))
+}
+
+/// Checks an S3 bucket name (`ARCHIVE_BUCKET`, `--bucket`): 3 to 63 lower-case letters,
+/// digits, dots and hyphens, starting and ending with a letter or digit.
+/// See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>.
+pub fn check_bucket(var: &'static str, name: &str) -> Result<(), ConfigError> {
+    let ok_chars = name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-');
+    let ends = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !(3..=63).contains(&name.len())
+        || !ok_chars
+        || !ends(name.bytes().next())
+        || !ends(name.bytes().last())
+        || name.contains("..")
+    {
+        return Err(invalid(var, format!("{name:?} is not a valid S3 bucket name")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(settings(&[]), Ok(Settings::default()));
+        assert_eq!(settings(&[("AVRO_CODEC", "")]), Ok(Settings::default()));
+    }
+
+    #[test]
+    fn values() {
+        let s = settings(&[
+            ("DATA_PREFIX", "archive/data"),
+            ("ERROR_PREFIX", "archive/errors/"),
+            ("AVRO_CODEC", "zstandard"),
+            ("SYSTEM_ID", "tm"),
+            ("PII_ATTRIBUTES", " address, birthDate ,,"),
+        ])
+        .expect("valid");
+        assert_eq!(s.data_prefix, "archive/data/");
+        assert_eq!(s.error_prefix, "archive/errors/");
+        assert_eq!(s.codec, Codec::Zstandard);
+        assert_eq!(s.system_id.as_deref(), Some("tm"));
+        assert_eq!(s.pii_attributes, ["address", "birthDate"]);
+        assert!(s.is_extra_pii("address"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (var, value) in [
+            ("AVRO_CODEC", "gzip"),
+            ("DATA_PREFIX", "/data"),
+            ("DATA_PREFIX", "a//b"),
+            ("ERROR_PREFIX", "../up"),
+            ("ERROR_PREFIX", "data/"),
+            ("SYSTEM_ID", "a\nb"),
+            ("PII_ATTRIBUTES", "first name"),
+        ] {
+            let e = settings(&[(var, value)]).expect_err(value);
+            assert_eq!(e.var, var, "{value}");
+            assert!(e.to_string().starts_with(&format!("invalid {var}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn bucket_names() {
+        assert!(check_bucket("ARCHIVE_BUCKET", "dmd-archive.prod-1").is_ok());
+        for bad in ["", "ab", "Upper", "-start", "end-", "a..b", "under_score", &"x".repeat(64)] {
+            assert!(check_bucket("ARCHIVE_BUCKET", bad).is_err(), "{bad}");
+        }
+    }
+}

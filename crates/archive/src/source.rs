@@ -1,0 +1,457 @@
+//! Stream records in: the Lambda event envelope, DynamoDB Streams records and Kinesis
+//! records that carry DynamoDB change records, parsed one record at a time.
+//!
+//! `aws_lambda_events` would parse the whole batch at once (one bad record fails them
+//! all) and read `ApproximateCreationDateTime` as float seconds, which is wrong for
+//! Kinesis (milliseconds or microseconds). Here each record is parsed on its own, into
+//! borrowed, typed structs, and timestamps are converted with exact decimal arithmetic.
+//! See <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/kds.html> and
+//! <https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html>.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::attr::{Item, Text};
+use crate::error::{ErrorKind, EventError, RecordError};
+use crate::time::{Decimal, MAX_MILLIS, MIN_MILLIS};
+
+/// Where a batch comes from, detected from `Records[*].eventSource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    DynamoDb,
+    Kinesis,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::DynamoDb => "aws:dynamodb",
+            Source::Kinesis => "aws:kinesis",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        match s {
+            "aws:dynamodb" => Some(Source::DynamoDb),
+            "aws:kinesis" => Some(Source::Kinesis),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<&'a RawValue>,
+}
+
+/// Splits a Lambda event into its records, each still unparsed JSON text. Fails only
+/// when the payload is not a stream event at all.
+pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
+    // serde reads a struct from a JSON array too; a stream event is an object.
+    if payload.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'{') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+            Ok(_) => Err(EventError::NoRecords),
+            Err(e) => Err(EventError::NotJson(e)),
+        };
+    }
+    let env: Envelope<'_> = serde_json::from_slice(payload).map_err(|e| {
+        if e.is_data() {
+            EventError::NoRecords
+        } else {
+            EventError::NotJson(e)
+        }
+    })?;
+    let records = env.records.ok_or(EventError::NoRecords)?;
+    serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(EventError::BadRecords)
+}
+
+#[derive(Deserialize)]
+struct UserIdentity<'a> {
+    #[serde(rename = "principalId", borrow, default)]
+    principal_id: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StreamData<'a> {
+    #[serde(rename = "ApproximateCreationDateTime", borrow, default)]
+    created: Option<&'a RawValue>,
+    #[serde(rename = "ApproximateCreationDateTimePrecision", borrow, default)]
+    precision: Option<Text<'a>>,
+    #[serde(rename = "Keys", borrow, default)]
+    keys: Option<&'a RawValue>,
+    #[serde(rename = "NewImage", borrow, default)]
+    new_image: Option<&'a RawValue>,
+    #[serde(rename = "OldImage", borrow, default)]
+    old_image: Option<&'a RawValue>,
+    #[serde(rename = "SequenceNumber", borrow, default)]
+    sequence_number: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct KinesisData<'a> {
+    #[serde(borrow, default)]
+    data: Option<Text<'a>>,
+    #[serde(rename = "sequenceNumber", borrow, default)]
+    sequence_number: Option<Text<'a>>,
+}
+
+/// The fields of a stream record (or of a decoded Kinesis change record) that the
+/// archive reads; everything else is skipped.
+#[derive(Deserialize)]
+struct RawRecord<'a> {
+    #[serde(rename = "eventSource", borrow, default)]
+    event_source: Option<Text<'a>>,
+    #[serde(rename = "eventID", borrow, default)]
+    event_id: Option<Text<'a>>,
+    #[serde(rename = "eventName", borrow, default)]
+    event_name: Option<Text<'a>>,
+    #[serde(rename = "eventSourceARN", borrow, default)]
+    event_source_arn: Option<Text<'a>>,
+    #[serde(rename = "tableName", borrow, default)]
+    table_name: Option<Text<'a>>,
+    #[serde(rename = "userIdentity", borrow, default)]
+    user_identity: Option<UserIdentity<'a>>,
+    #[serde(borrow, default)]
+    dynamodb: Option<StreamData<'a>>,
+    #[serde(borrow, default)]
+    kinesis: Option<KinesisData<'a>>,
+}
+
+/// INSERT, MODIFY or REMOVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeType {
+    Insert,
+    Modify,
+    Remove,
+}
+
+impl ChangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Insert => "INSERT",
+            ChangeType::Modify => "MODIFY",
+            ChangeType::Remove => "REMOVE",
+        }
+    }
+}
+
+/// How a REMOVE came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletionKind {
+    /// Time to Live expired the item (`userIdentity.principalId` is
+    /// `dynamodb.amazonaws.com`).
+    Ttl,
+    User,
+}
+
+impl DeletionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionKind::Ttl => "ttl",
+            DeletionKind::User => "user",
+        }
+    }
+}
+
+/// One change of one item, ready to convert.
+#[derive(Debug)]
+pub struct Change<'a> {
+    pub change_type: ChangeType,
+    pub change_id: Cow<'a, str>,
+    pub sequence_number: Cow<'a, str>,
+    pub change_time: i64,
+    pub source_table: Option<Cow<'a, str>>,
+    pub deletion_kind: Option<DeletionKind>,
+    pub keys: Item<'a>,
+    /// NewImage for INSERT and MODIFY, OldImage for REMOVE.
+    pub image: Item<'a>,
+}
+
+/// What is known of a stream record before (or without) its change: enough to label an
+/// error and to report the record for a retry.
+#[derive(Debug, Clone, Default)]
+pub struct Salvaged {
+    pub source: Option<Source>,
+    pub sequence_number: Option<String>,
+}
+
+/// A stream record, first pass: its source and sequence number, and for Kinesis the
+/// decoded change record.
+pub struct Received<'a> {
+    pub source: Source,
+    pub sequence_number: Option<Cow<'a, str>>,
+    raw: RawRecord<'a>,
+    /// The decoded Kinesis data, which the change record borrows from.
+    pub decoded: Option<Vec<u8>>,
+}
+
+/// The first step with one stream record: read its source and identifiers, and decode
+/// the Kinesis payload. A record that fails here is a `parse` error.
+pub fn receive(raw: &RawValue) -> Result<Received<'_>, RecordError> {
+    let rec: RawRecord<'_> = serde_json::from_str(raw.get()).map_err(|e| parse_error("the stream record", &e))?;
+    let source = match rec.event_source.as_ref().map(|s| s.as_str()) {
+        Some(s) => Source::parse(s).ok_or_else(|| {
+            RecordError::new(ErrorKind::Parse, format!("eventSource {s:?} is neither aws:dynamodb nor aws:kinesis"))
+        })?,
+        None => return Err(RecordError::new(ErrorKind::Parse, "the record has no eventSource")),
+    };
+    match source {
+        Source::DynamoDb => {
+            let sequence_number = rec.dynamodb.as_ref().and_then(|d| d.sequence_number.as_ref()).map(|t| t.0.clone());
+            Ok(Received { source, sequence_number, raw: rec, decoded: None })
+        }
+        Source::Kinesis => {
+            let kin = rec.kinesis.as_ref();
+            let sequence_number = kin.and_then(|k| k.sequence_number.as_ref()).map(|t| t.0.clone());
+            let data = kin
+                .and_then(|k| k.data.as_ref())
+                .ok_or_else(|| RecordError::new(ErrorKind::Parse, "the Kinesis record has no data"))?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(data.as_str().trim())
+                .map_err(|e| RecordError::new(ErrorKind::Parse, format!("kinesis.data is not base64: {e}")))?;
+            Ok(Received { source, sequence_number, raw: rec, decoded: Some(decoded) })
+        }
+    }
+}
+
+impl<'a> Received<'a> {
+    /// The change record: the record itself (DynamoDB Streams), or the JSON decoded from
+    /// `kinesis.data`, which `change` borrows from `self`.
+    pub fn change<'s>(&'s self) -> Result<Change<'s>, RecordError>
+    where
+        'a: 's,
+    {
+        let (rec, unit_shift) = match &self.decoded {
+            None => (reborrow(&self.raw), 3),
+            Some(bytes) => {
+                let rec: RawRecord<'s> =
+                    serde_json::from_slice(bytes).map_err(|e| parse_error("the decoded Kinesis data", &e))?;
+                let micro = rec
+                    .dynamodb
+                    .as_ref()
+                    .and_then(|d| d.precision.as_ref())
+                    .is_some_and(|p| p.as_str().eq_ignore_ascii_case("MICROSECOND"));
+                (rec, if micro { -3 } else { 0 })
+            }
+        };
+        let seq = self
+            .sequence_number
+            .clone()
+            .ok_or_else(|| RecordError::new(ErrorKind::Parse, "the record has no sequence number"))?;
+        build_change(rec, seq, unit_shift)
+    }
+}
+
+/// A `RawRecord` borrowed for a shorter lifetime (fields are cheap to clone: borrowed
+/// text stays borrowed).
+fn reborrow<'s>(r: &'s RawRecord<'_>) -> RawRecord<'s> {
+    let t = |x: &'s Option<Text<'_>>| x.as_ref().map(|t| Text(Cow::Borrowed(t.as_str())));
+    RawRecord {
+        event_source: t(&r.event_source),
+        event_id: t(&r.event_id),
+        event_name: t(&r.event_name),
+        event_source_arn: t(&r.event_source_arn),
+        table_name: t(&r.table_name),
+        user_identity: r.user_identity.as_ref().map(|u| UserIdentity { principal_id: t(&u.principal_id) }),
+        dynamodb: r.dynamodb.as_ref().map(|d| StreamData {
+            created: d.created,
+            precision: t(&d.precision),
+            keys: d.keys,
+            new_image: d.new_image,
+            old_image: d.old_image,
+            sequence_number: t(&d.sequence_number),
+        }),
+        kinesis: None,
+    }
+}
+
+fn parse_error(what: &str, e: &serde_json::Error) -> RecordError {
+    // serde_json's messages name the offending token type and position, never its text
+    // beyond an unknown variant name (an attribute type tag), so they carry no PII.
+    RecordError::new(ErrorKind::Parse, format!("{what} is malformed: {e}"))
+}
+
+fn build_change<'s>(rec: RawRecord<'s>, seq: Cow<'s, str>, unit_shift: i32) -> Result<Change<'s>, RecordError> {
+    let change_type = match rec.event_name.as_ref().map(|t| t.as_str()) {
+        Some("INSERT") => ChangeType::Insert,
+        Some("MODIFY") => ChangeType::Modify,
+        Some("REMOVE") => ChangeType::Remove,
+        Some(other) => {
+            return Err(RecordError::new(
+                ErrorKind::Parse,
+                format!("eventName {other:?} is not INSERT, MODIFY or REMOVE"),
+            ))
+        }
+        None => return Err(RecordError::new(ErrorKind::Parse, "the record has no eventName")),
+    };
+    let change_id =
+        rec.event_id.map(|t| t.0).ok_or_else(|| RecordError::new(ErrorKind::Parse, "the record has no eventID"))?;
+    let ddb = rec.dynamodb.ok_or_else(|| RecordError::new(ErrorKind::Parse, "the record has no dynamodb section"))?;
+    let created = ddb
+        .created
+        .ok_or_else(|| RecordError::new(ErrorKind::Parse, "the record has no ApproximateCreationDateTime"))?;
+    let change_time = creation_millis(created.get(), unit_shift).ok_or_else(|| {
+        RecordError::new(ErrorKind::Parse, "ApproximateCreationDateTime is not an epoch time within years 0 to 9999")
+    })?;
+    let (image_name, image) = match change_type {
+        ChangeType::Remove => ("OldImage", ddb.old_image),
+        _ => ("NewImage", ddb.new_image),
+    };
+    let image = image.ok_or_else(|| {
+        RecordError::new(
+            ErrorKind::Parse,
+            format!("the {} record has no {image_name} (the stream view type must include it)", change_type.as_str()),
+        )
+    })?;
+    let image: Item<'s> = serde_json::from_str(image.get()).map_err(|e| parse_error(image_name, &e))?;
+    let keys: Item<'s> = match ddb.keys {
+        Some(k) => serde_json::from_str(k.get()).map_err(|e| parse_error("Keys", &e))?,
+        None => Item::default(),
+    };
+    let source_table = rec.table_name.map(|t| t.0).or_else(|| {
+        rec.event_source_arn.and_then(|arn| match arn.0 {
+            Cow::Borrowed(s) => table_from_arn(s).map(Cow::Borrowed),
+            Cow::Owned(s) => table_from_arn(&s).map(|t| Cow::Owned(t.to_owned())),
+        })
+    });
+    let deletion_kind = (change_type == ChangeType::Remove).then(|| {
+        let by_ttl =
+            rec.user_identity.and_then(|u| u.principal_id).is_some_and(|p| p.as_str() == "dynamodb.amazonaws.com");
+        if by_ttl {
+            DeletionKind::Ttl
+        } else {
+            DeletionKind::User
+        }
+    });
+    Ok(Change { change_type, change_id, sequence_number: seq, change_time, source_table, deletion_kind, keys, image })
+}
+
+/// The table name of a DynamoDB stream ARN
+/// (`arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL`).
+pub fn table_from_arn(arn: &str) -> Option<&str> {
+    let rest = arn.split(':').nth(5)?;
+    let mut parts = rest.split('/');
+    (parts.next()? == "table").then(|| parts.next()).flatten().filter(|t| !t.is_empty())
+}
+
+/// `ApproximateCreationDateTime` (a JSON number, or a string holding one) in epoch
+/// milliseconds: `10^unit_shift` milliseconds per unit.
+fn creation_millis(raw: &str, unit_shift: i32) -> Option<i64> {
+    let text = raw.trim();
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    let ms = Decimal::parse(text)?.scaled_floor(unit_shift)?;
+    (MIN_MILLIS..=MAX_MILLIS).contains(&ms).then_some(ms)
+}
+
+/// Reads what can be known of a record that failed to parse: its source and sequence
+/// number, from a lenient JSON view.
+pub fn salvage(raw: &RawValue) -> (Option<serde_json::Value>, Salvaged) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw.get()) else {
+        return (None, Salvaged::default());
+    };
+    let source = v.get("eventSource").and_then(|s| s.as_str()).and_then(Source::parse);
+    let seq = |path: [&str; 2]| v.get(path[0]).and_then(|x| x.get(path[1])).and_then(|s| s.as_str()).map(str::to_owned);
+    let sequence_number = match source {
+        Some(Source::Kinesis) => seq(["kinesis", "sequenceNumber"]),
+        Some(Source::DynamoDb) => seq(["dynamodb", "SequenceNumber"]),
+        None => seq(["dynamodb", "SequenceNumber"]).or_else(|| seq(["kinesis", "sequenceNumber"])),
+    };
+    (Some(v), Salvaged { source, sequence_number })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).expect("json")
+    }
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(split_event(br#"{"Records":[{"a":1},{"b":2}]}"#).expect("event").len(), 2);
+        assert_eq!(split_event(br#"{"Records":[]}"#).expect("event").len(), 0);
+        assert!(matches!(split_event(br#"{"hello":"world"}"#), Err(EventError::NoRecords)));
+        assert!(matches!(split_event(br#"[1,2]"#), Err(EventError::NoRecords)));
+        assert!(matches!(split_event(br#"{"Records":{}}"#), Err(EventError::BadRecords(_))));
+        assert!(matches!(split_event(b"not json"), Err(EventError::NotJson(_))));
+    }
+
+    #[test]
+    fn dynamodb_record_seconds() {
+        let r = raw(r#"{"eventID":"e1","eventName":"REMOVE","eventSource":"aws:dynamodb",
+            "eventSourceARN":"arn:aws:dynamodb:eu-west-1:1:table/demand/stream/2026","userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
+            "dynamodb":{"ApproximateCreationDateTime":1763542530.123,"Keys":{"pk":{"S":"a"}},"OldImage":{"pk":{"S":"a"}},"SequenceNumber":"100"}}"#);
+        let rec = receive(&r).expect("received");
+        let c = rec.change().expect("change");
+        assert_eq!(c.change_time, 1_763_542_530_123);
+        assert_eq!(c.sequence_number, "100");
+        assert_eq!(c.source_table.as_deref(), Some("demand"));
+        assert_eq!(c.deletion_kind, Some(DeletionKind::Ttl));
+        assert_eq!(c.change_type, ChangeType::Remove);
+    }
+
+    #[test]
+    fn kinesis_record_millis_and_micros() {
+        use base64::Engine;
+        for (ts, precision, want) in [
+            ("1763542530123", "", 1_763_542_530_123),
+            ("1763542530123456", r#","ApproximateCreationDateTimePrecision":"MICROSECOND""#, 1_763_542_530_123),
+        ] {
+            let inner = format!(
+                r#"{{"eventID":"u1","eventName":"INSERT","tableName":"demand","userIdentity":null,"eventSource":"aws:dynamodb",
+                "dynamodb":{{"ApproximateCreationDateTime":{ts}{precision},"Keys":{{"pk":{{"S":"a"}}}},"NewImage":{{"pk":{{"S":"a"}}}}}}}}"#
+            );
+            let data = base64::engine::general_purpose::STANDARD.encode(inner);
+            let r = raw(&format!(
+                r#"{{"eventSource":"aws:kinesis","kinesis":{{"data":"{data}","sequenceNumber":"4959"}},"eventID":"shardId-0:4959"}}"#
+            ));
+            let rec = receive(&r).expect("received");
+            let c = rec.change().expect("change");
+            assert_eq!(c.change_time, want);
+            assert_eq!(c.change_id, "u1");
+            assert_eq!(c.sequence_number, "4959");
+            assert_eq!(c.source_table.as_deref(), Some("demand"));
+        }
+    }
+
+    #[test]
+    fn malformed_records_are_parse_errors() {
+        let cases = [
+            r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1,"SequenceNumber":"1"}}"#,
+            r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1,"SequenceNumber":"1","NewImage":{"a":{"X":"1"}}}}"#,
+            r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"DROP","dynamodb":{"ApproximateCreationDateTime":1,"SequenceNumber":"1","NewImage":{}}}"#,
+            r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"INSERT","dynamodb":{"SequenceNumber":"1","NewImage":{}}}"#,
+            r#"{"eventSource":"aws:kinesis","kinesis":{"data":"!!!","sequenceNumber":"1"}}"#,
+            r#"{"eventSource":"aws:kinesis","kinesis":{"data":"bm90IGpzb24=","sequenceNumber":"1"}}"#,
+            r#"{"eventSource":"aws:sqs"}"#,
+            r#"{"eventName":"INSERT"}"#,
+        ];
+        for c in cases {
+            let r = raw(c);
+            let err = receive(&r).and_then(|rec| rec.change().map(|_| ()));
+            assert_eq!(err.map_err(|e| e.kind), Err(ErrorKind::Parse), "{c}");
+        }
+    }
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            table_from_arn("arn:aws:dynamodb:us-east-1:123:table/demand/stream/2026-01-01T00:00:00.000"),
+            Some("demand")
+        );
+        assert_eq!(table_from_arn("arn:aws:kinesis:us-east-1:123:stream/demand-changes"), None);
+        assert_eq!(table_from_arn("nonsense"), None);
+    }
+}

@@ -1,0 +1,292 @@
+//! `dmd`: the dmd-pipeline archive outside Lambda. `archive` runs Lambda event files
+//! through the same pipeline as the function, `cat` prints Avro records, `generate`
+//! writes realistic events, `schema` prints the Avro schemas.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use dmd_archive::batch::{deliver, BatchResponse, Pipeline, Summary};
+use dmd_archive::config::{check_bucket, Settings};
+use dmd_archive::item::RecordType;
+use dmd_archive::sink::{LocalDir, ObjectSink};
+use dmd_archive::source::{split_event, Source};
+use dmd_archive::synth;
+
+mod cat;
+
+/// Archive DynamoDB change events to Avro, as the dmd-pipeline Lambda does.
+///
+/// Configuration comes from the same environment variables as the function:
+/// DATA_PREFIX, ERROR_PREFIX, AVRO_CODEC, SYSTEM_ID, DATABASE_ID, MEMBER_ID,
+/// PII_ATTRIBUTES, RUST_LOG.
+#[derive(Parser)]
+#[command(name = "dmd", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process Lambda event files (DynamoDB Streams or Kinesis) exactly as the function
+    /// does, and print one JSON line per file: the batch answer and a summary.
+    ///
+    /// Every input is checked before anything is written: a file that is not a stream
+    /// event, or an invalid configuration, stops the run with nothing written.
+    /// Exit status: 0 when every record was archived or sent to an error file, 1 when
+    /// some records could not be written (they are listed in batchItemFailures),
+    /// 2 for bad input or configuration.
+    Archive {
+        /// Write under this local folder (the same keys as in the bucket).
+        #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
+        out: Option<PathBuf>,
+        /// Write to this S3 bucket (AWS_ENDPOINT_URL_S3 selects an S3-compatible server).
+        #[arg(long, value_name = "NAME")]
+        bucket: Option<String>,
+        /// How many files to write at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        /// Lambda event files; `-` reads standard input.
+        #[arg(value_name = "EVENT.json", required = true)]
+        events: Vec<PathBuf>,
+    },
+    /// Print the records of Avro files as JSON Lines (timestamps as RFC 3339 text).
+    Cat {
+        #[arg(value_name = "FILE.avro", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write realistic Lambda event files: all four record types, INSERT/MODIFY/REMOVE,
+    /// TTL deletions, PII where the contract names it, several partition dates.
+    Generate {
+        /// Records in all.
+        #[arg(long, default_value_t = 1000)]
+        records: usize,
+        /// Records per event file (Lambda's batch size).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch: u64,
+        #[arg(long, value_enum, default_value_t = SourceArg::Dynamodb)]
+        source: SourceArg,
+        /// The same seed gives the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Percentage of malformed or invalid records (one of each error kind in turn).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+        bad_percent: u32,
+        /// Folder for the files (created); they are named batch-00000.json, ...
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Print the Avro schema of a record type (as written into every data file).
+    Schema {
+        #[arg(value_enum)]
+        record_type: TypeArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SourceArg {
+    Dynamodb,
+    Kinesis,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TypeArg {
+    Demand,
+    Notification,
+    Event,
+    Sale,
+}
+
+impl From<TypeArg> for RecordType {
+    fn from(t: TypeArg) -> RecordType {
+        match t {
+            TypeArg::Demand => RecordType::Demand,
+            TypeArg::Notification => RecordType::Notification,
+            TypeArg::Event => RecordType::Event,
+            TypeArg::Sale => RecordType::Sale,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dmd: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    init_tracing()?;
+    match cli.command {
+        Command::Archive { out, bucket, concurrency, events } => archive(out, bucket, concurrency.into(), &events),
+        Command::Cat { files } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            for f in &files {
+                cat::print_file(f, &mut out).with_context(|| format!("cannot read {}", f.display()))?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate { records, batch, source, seed, bad_percent, out } => {
+            let source = match source {
+                SourceArg::Dynamodb => Source::DynamoDb,
+                SourceArg::Kinesis => Source::Kinesis,
+            };
+            let batch = usize::try_from(batch).context("--batch is too large")?;
+            let opts = synth::Options { records, batch, source, seed, bad_percent };
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let mut files = 0;
+            for (i, g) in synth::generate(&opts).enumerate() {
+                let path = out.join(format!("batch-{i:05}.json"));
+                std::fs::write(&path, g.json).with_context(|| format!("cannot write {}", path.display()))?;
+                files += 1;
+            }
+            eprintln!("dmd: wrote {records} records in {files} file(s) to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { record_type } => {
+            let rt = RecordType::from(record_type);
+            let text =
+                dmd_archive::avro::SCHEMA_FILES.iter().find(|(t, _)| *t == rt).map(|(_, s)| *s).unwrap_or_default();
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_tracing() -> Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => {
+            tracing_subscriber::EnvFilter::try_new(&v).map_err(|e| anyhow::anyhow!("invalid RUST_LOG: {e}"))?
+        }
+        _ => tracing_subscriber::EnvFilter::new("warn"),
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    Ok(())
+}
+
+/// An input event: a path, or standard input read once.
+enum Input {
+    Path(PathBuf),
+    Stdin(Vec<u8>),
+}
+
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin(_) => "-".into(),
+        }
+    }
+
+    fn read(&self) -> Result<Vec<u8>> {
+        match self {
+            Input::Path(p) => std::fs::read(p).with_context(|| format!("cannot read {}", p.display())),
+            Input::Stdin(b) => Ok(b.clone()),
+        }
+    }
+}
+
+fn archive(out: Option<PathBuf>, bucket: Option<String>, concurrency: usize, events: &[PathBuf]) -> Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let pipeline = Pipeline::new(settings).map_err(|e| anyhow::anyhow!("built-in schemas: {e}"))?;
+    let mut inputs = Vec::with_capacity(events.len());
+    for p in events {
+        if p == Path::new("-") {
+            if inputs.iter().any(|i| matches!(i, Input::Stdin(_))) {
+                bail!("standard input (-) can be read only once");
+            }
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+            inputs.push(Input::Stdin(buf));
+        } else {
+            inputs.push(Input::Path(p.clone()));
+        }
+    }
+    // Check every input before writing anything. With a single input the processing
+    // itself is the check: nothing is written before it has succeeded.
+    if inputs.len() > 1 {
+        for input in &inputs {
+            let payload = input.read()?;
+            split_event(&payload).with_context(|| input.name())?;
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    match bucket {
+        Some(name) => {
+            check_bucket("--bucket", &name)?;
+            let sink = rt.block_on(dmd_archive_s3(&name))?;
+            rt.block_on(archive_to(&pipeline, &sink, concurrency, &inputs))
+        }
+        None => {
+            let dir = out.unwrap_or_else(|| PathBuf::from("archive"));
+            rt.block_on(archive_to(&pipeline, &LocalDir::new(dir), concurrency, &inputs))
+        }
+    }
+}
+
+async fn dmd_archive_s3(_bucket: &str) -> Result<LocalDir> {
+    bail!("--bucket is not available in this build")
+}
+
+/// One output line: the invocation's answer followed by its summary.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    #[serde(flatten)]
+    answer: &'a BatchResponse,
+    event: String,
+    #[serde(flatten)]
+    summary: &'a Summary,
+}
+
+async fn archive_to<S: ObjectSink>(
+    pipeline: &Pipeline,
+    sink: &S,
+    concurrency: usize,
+    inputs: &[Input],
+) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut code = ExitCode::SUCCESS;
+    for input in inputs {
+        let payload = input.read()?;
+        let now = now_millis();
+        let batch = pipeline.process(&payload, now).with_context(|| input.name())?;
+        drop(payload);
+        let (records, source, error_types) = (batch.records, batch.source, batch.error_types.clone());
+        let delivery = match deliver(sink, batch.files, concurrency, None).await {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("dmd: {}: {e}", input.name());
+                code = ExitCode::from(1);
+                e.delivery
+            }
+        };
+        for f in &delivery.failed {
+            eprintln!("dmd: {}: {}", input.name(), f.error);
+        }
+        if !delivery.answer.batch_item_failures.is_empty() {
+            code = ExitCode::from(1);
+        }
+        let summary = Summary::new(source, records, &error_types, &delivery);
+        let line = Line { answer: &delivery.answer, event: input.name(), summary: &summary };
+        let mut lock = stdout.lock();
+        serde_json::to_writer(&mut lock, &line)?;
+        writeln!(lock)?;
+    }
+    Ok(code)
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
