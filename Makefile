@@ -51,8 +51,11 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 .PHONY: test
-test: venv bins lint ## Install what the tests need, run every test.
-	$(CARGO) test --workspace --no-fail-fast
+test: venv bins lint ## Install what the tests need, start the servers, run every test.
+	tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
+
+# Further targets by topic (deployment, benchmarks, ...).
+include $(sort $(wildcard mk/*.mk))
 
 .PHONY: clean
 clean: ## Remove build output, the virtualenv and ./archive.

@@ -1,0 +1,221 @@
+//! `dmd` as a user runs it: exit codes, messages, nothing written on bad input, stdin,
+//! reruns, `generate`, `cat`.
+
+use std::path::Path;
+
+use crate::util::*;
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_explains_each_command() {
+    let out = dmd(&["--help"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["archive", "cat", "generate", "schema"] {
+        assert!(text.contains(cmd), "--help mentions {cmd}: {text}");
+    }
+    let out = dmd(&["archive", "--help"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--out") && text.contains("--bucket") && text.contains("batchItemFailures"), "{text}");
+}
+
+#[test]
+fn a_payload_that_is_not_a_stream_event_fails_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    let bad = event("not-a-stream-event.json");
+    let res = dmd(&["archive", "--out", &s(&out), &s(&bad)], &[]);
+    assert_eq!(res.status.code(), Some(2));
+    let err = stderr(&res);
+    assert!(err.contains("not-a-stream-event.json") && err.contains("not a stream event"), "{err}");
+    assert!(res.stdout.is_empty());
+    assert!(!out.exists(), "nothing may be written");
+    // Also when it comes after good files: every input is checked first.
+    let good = event("dynamodb-batch.json");
+    let res = dmd(&["archive", "--out", &s(&out), &s(&good), &s(&bad)], &[]);
+    assert_eq!(res.status.code(), Some(2), "{}", stderr(&res));
+    assert!(!out.exists(), "nothing may be written");
+}
+
+#[test]
+fn other_non_events_are_refused_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    for (payload, msg) in [
+        (r#"{"Records":[{"eventSource":"aws:sqs","body":"x"}]}"#, "aws:sqs"),
+        ("[1,2,3]", "no Records"),
+        ("{not json", "not JSON"),
+        (r#"{"Records":"nope"}"#, "not an array"),
+    ] {
+        let res = dmd_stdin(&["archive", "--out", &s(&out), "-"], &[], Some(payload.as_bytes()));
+        assert_eq!(res.status.code(), Some(2), "{payload}");
+        assert!(stderr(&res).contains(msg), "{payload}: {}", stderr(&res));
+        assert!(!out.exists(), "{payload}: nothing may be written");
+    }
+}
+
+#[test]
+fn invalid_configuration_names_the_variable_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    let ev = event("dynamodb-insert.json");
+    for (var, value) in
+        [("AVRO_CODEC", "gzip"), ("DATA_PREFIX", "/abs"), ("ERROR_PREFIX", "data/"), ("RUST_LOG", "[[[")]
+    {
+        let res = dmd(&["archive", "--out", &s(&out), &s(&ev)], &[(var, value)]);
+        assert_eq!(res.status.code(), Some(2), "{var}={value}");
+        assert!(stderr(&res).contains(var), "{var}: {}", stderr(&res));
+        assert!(!out.exists(), "{var}: nothing may be written");
+    }
+}
+
+#[test]
+fn prefixes_and_codec_come_from_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    let res = dmd(
+        &["archive", "--out", &s(&out), &s(&event("bad-records.json"))],
+        &[("DATA_PREFIX", "lake/data"), ("ERROR_PREFIX", "lake/errors/"), ("AVRO_CODEC", "zstandard")],
+    );
+    assert!(res.status.success(), "{}", stderr(&res));
+    let files = files_under(&out);
+    assert!(files.iter().any(|f| f.starts_with("lake/data/demand/dt=")), "{files:?}");
+    assert!(files.iter().any(|f| f.starts_with("lake/errors/dt=") && f.ends_with(".json")), "{files:?}");
+    let records = read_with_apache_avro(&out);
+    assert!(records.iter().all(|r| r.codec == "zstandard"));
+}
+
+#[test]
+fn stdin_gives_the_same_archive_as_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let ev = event("kinesis-batch.json");
+    let payload = std::fs::read(&ev).expect("read");
+    let ra = dmd(&["archive", "--out", &s(&a), &s(&ev)], &[]);
+    let rb = dmd_stdin(&["archive", "--out", &s(&b), "-"], &[], Some(&payload));
+    assert!(ra.status.success() && rb.status.success());
+    assert_eq!(files_under(&a), files_under(&b));
+    let la = json_lines(&ra.stdout);
+    let lb = json_lines(&rb.stdout);
+    assert_eq!(la[0]["files"], lb[0]["files"]);
+    assert_eq!(lb[0]["event"], "-");
+}
+
+#[test]
+fn a_rerun_overwrites_its_own_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    let events: Vec<String> = sample_events().iter().map(|p| s(p)).collect();
+    let mut args = vec!["archive", "--out"];
+    let out_s = s(&out);
+    args.push(&out_s);
+    args.extend(events.iter().map(String::as_str));
+    assert!(dmd(&args, &[]).status.success());
+    let first = files_under(&out);
+    let before = read_with_apache_avro(&out).len();
+    assert!(dmd(&args, &[]).status.success());
+    assert_eq!(files_under(&out), first, "the same keys, no new files");
+    assert_eq!(read_with_apache_avro(&out).len(), before, "no duplicated records");
+}
+
+#[test]
+fn unwritable_output_puts_every_record_in_the_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A regular file where the output folder should be: every write fails.
+    let out = dir.path().join("archive");
+    std::fs::write(&out, b"in the way").expect("write");
+    let ev = event("bad-records.json");
+    let res = dmd(&["archive", "--out", &s(&out), &s(&ev)], &[]);
+    assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
+    let line = &json_lines(&res.stdout)[0];
+    let ids: Vec<&str> = line["batchItemFailures"]
+        .as_array()
+        .expect("answer")
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().expect("itemIdentifier"))
+        .collect();
+    let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(&ev).expect("read")).expect("json");
+    let want: Vec<&str> = payload["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["dynamodb"]["SequenceNumber"].as_str().expect("seq"))
+        .collect();
+    assert_eq!(ids, want, "every record, in stream order");
+    assert_eq!(line["files"], serde_json::json!([]));
+    assert!(stderr(&res).contains("could not write"), "{}", stderr(&res));
+}
+
+#[test]
+fn generate_is_deterministic_and_archivable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    for (d, seed) in [(&a, "5"), (&b, "5"), (&c, "6")] {
+        let res = dmd(
+            &["generate", "--records", "250", "--batch", "100", "--source", "kinesis", "--seed", seed, "--out", &s(d)],
+            &[],
+        );
+        assert!(res.status.success(), "{}", stderr(&res));
+    }
+    let names = files_under(&a);
+    assert_eq!(names, ["batch-00000.json", "batch-00001.json", "batch-00002.json"]);
+    for n in &names {
+        assert_eq!(std::fs::read(a.join(n)).expect("a"), std::fs::read(b.join(n)).expect("b"), "same seed, same bytes");
+        assert_ne!(std::fs::read(a.join(n)).expect("a"), std::fs::read(c.join(n)).expect("c"), "other seed");
+    }
+    let out = dir.path().join("archive");
+    let inputs: Vec<String> = names.iter().map(|n| s(&a.join(n))).collect();
+    let mut args = vec!["archive".to_string(), "--out".into(), s(&out)];
+    args.extend(inputs);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let res = dmd(&args, &[]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let lines = json_lines(&res.stdout);
+    let total: u64 = lines.iter().map(|l| l["records"].as_u64().expect("records")).sum();
+    assert_eq!(total, 250);
+    let types: std::collections::BTreeSet<String> = read_with_apache_avro(&out)
+        .iter()
+        .map(|r| r.record["record_type"].as_str().expect("type").to_string())
+        .collect();
+    assert_eq!(types.len(), 4, "all four record types: {types:?}");
+}
+
+#[test]
+fn cat_prints_every_record_as_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    assert!(dmd(&["archive", "--out", &s(&out), &s(&event("dynamodb-batch.json"))], &[]).status.success());
+    let files: Vec<String> =
+        files_under(&out).into_iter().filter(|f| f.ends_with(".avro")).map(|f| s(&out.join(f))).collect();
+    let mut args = vec!["cat"];
+    args.extend(files.iter().map(String::as_str));
+    let res = dmd(&args, &[]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let lines = json_lines(&res.stdout);
+    assert_eq!(lines.len(), 12);
+    let expected = read_with_apache_avro(&out);
+    assert_eq!(lines.len(), expected.len());
+    assert!(lines.iter().all(|l| l["record_type"].is_string() && l["keys"].is_object()));
+    let bad = dmd(&["cat", &s(&event("dynamodb-batch.json"))], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("not an Avro"), "{}", stderr(&bad));
+}
+
+#[test]
+fn schema_prints_the_avsc() {
+    let res = dmd(&["schema", "sale"], &[]);
+    assert!(res.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&res.stdout).expect("json");
+    assert_eq!(v["name"], "sale");
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("crates/archive/schemas/sale.avsc")).expect("avsc"))
+            .expect("json");
+    assert_eq!(v, on_disk);
+}

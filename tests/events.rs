@@ -21,12 +21,6 @@ fn archive_samples(codec: &str) -> (tempfile::TempDir, Vec<Value>) {
     (dir, lines)
 }
 
-fn by_change_id<'a>(records: &'a [ReadRecord], id: &str) -> &'a Value {
-    let found: Vec<_> = records.iter().filter(|r| r.record["change_id"] == id).collect();
-    assert_eq!(found.len(), 1, "exactly one record with change_id {id}");
-    &found[0].record
-}
-
 #[test]
 fn every_codec_reads_back_identically_with_two_readers() {
     for codec in ["deflate", "snappy", "zstandard", "null"] {
@@ -35,7 +29,8 @@ fn every_codec_reads_back_identically_with_two_readers() {
         let mut rust = read_with_apache_avro(&out);
         let mut py = read_with_fastavro(&out);
         assert!(!rust.is_empty());
-        let key = |r: &ReadRecord| (r.file.clone(), r.record["sequence_number"].as_str().unwrap_or_default().to_string());
+        let key =
+            |r: &ReadRecord| (r.file.clone(), r.record["sequence_number"].as_str().unwrap_or_default().to_string());
         rust.sort_by_key(key);
         py.sort_by_key(key);
         assert_eq!(rust.len(), py.len(), "{codec}: record counts differ");
@@ -80,10 +75,19 @@ fn archive_layout_and_counts_match_the_samples() {
     assert_eq!(kinesis["records"], 7);
     let bad = line("bad-records.json");
     assert_eq!(bad["errors"], 8);
-    assert_eq!(bad["error_types"], serde_json::json!({"conversion": 1, "parse": 2, "unknown_record_type": 1, "validation": 4}));
+    assert_eq!(
+        bad["error_types"],
+        serde_json::json!({"conversion": 1, "parse": 2, "unknown_record_type": 1, "validation": 4})
+    );
     // Every record of every file is in exactly one place.
     for l in &lines {
-        let archived: u64 = l["archived"].as_object().expect("archived").values().flat_map(|m| m.as_object().expect("dates").values()).map(|n| n.as_u64().expect("count")).sum();
+        let archived: u64 = l["archived"]
+            .as_object()
+            .expect("archived")
+            .values()
+            .flat_map(|m| m.as_object().expect("dates").values())
+            .map(|n| n.as_u64().expect("count"))
+            .sum();
         let errors = l["errors"].as_u64().expect("errors");
         let retry = l["batchItemFailures"].as_array().expect("answer").len() as u64;
         assert_eq!(archived + errors + retry, l["records"].as_u64().expect("records"), "{l}");
@@ -172,7 +176,11 @@ fn timestamps_and_partitions() {
             Some("demand") => &r["requested_date"],
             _ => &r["created_date"],
         };
-        assert_eq!(&part.as_str().expect("partition timestamp")[..10], r["partition_date"].as_str().expect("dt"), "{r}");
+        assert_eq!(
+            &part.as_str().expect("partition timestamp")[..10],
+            r["partition_date"].as_str().expect("dt"),
+            "{r}"
+        );
     }
 }
 

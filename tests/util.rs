@@ -41,7 +41,11 @@ fn target_dir() -> PathBuf {
 /// The `dmd` binary: `$DMD_BIN`, or the one built beside the test binary.
 pub fn dmd_bin() -> PathBuf {
     let p = std::env::var_os("DMD_BIN").map(PathBuf::from).unwrap_or_else(|| target_dir().join("dmd"));
-    assert!(p.exists(), "{} is missing: build it first (`make bins`, or `cargo build --workspace --bins`)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: build it first (`make bins`, or `cargo build --workspace --bins`)",
+        p.display()
+    );
     p
 }
 
@@ -62,7 +66,8 @@ pub fn dmd(args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn dmd_stdin(args: &[&str], env: &[(&str, &str)], input: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(dmd_bin());
     cmd.args(args).env_remove("RUST_LOG");
-    for var in ["DATA_PREFIX", "ERROR_PREFIX", "AVRO_CODEC", "SYSTEM_ID", "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES"] {
+    for var in ["DATA_PREFIX", "ERROR_PREFIX", "AVRO_CODEC", "SYSTEM_ID", "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES"]
+    {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
@@ -126,11 +131,8 @@ pub fn read_with_apache_avro(dir: &Path) -> Vec<ReadRecord> {
 /// Decodes one Avro container with apache-avro.
 pub fn decode_avro(name: &str, bytes: &[u8]) -> Vec<ReadRecord> {
     let reader = apache_avro::Reader::new(bytes).unwrap_or_else(|e| panic!("{name}: not an Avro file: {e}"));
-    let codec = reader
-        .user_metadata()
-        .get("avro.codec")
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .unwrap_or_default();
+    let codec =
+        reader.user_metadata().get("avro.codec").map(|c| String::from_utf8_lossy(c).into_owned()).unwrap_or_default();
     let codec = if codec.is_empty() { header_codec(bytes) } else { codec };
     reader
         .map(|v| ReadRecord {
@@ -178,11 +180,8 @@ pub fn avro_json(v: apache_avro::types::Value) -> Value {
 
 /// Reads every `.avro` below `dir` with fastavro (Python), through tests/py/read_avro.py.
 pub fn read_with_fastavro(dir: &Path) -> Vec<ReadRecord> {
-    let out = Command::new(python())
-        .arg(root().join("tests/py/read_avro.py"))
-        .arg(dir)
-        .output()
-        .expect("run read_avro.py");
+    let out =
+        Command::new(python()).arg(root().join("tests/py/read_avro.py")).arg(dir).output().expect("run read_avro.py");
     assert!(out.status.success(), "fastavro failed: {}", String::from_utf8_lossy(&out.stderr));
     json_lines(&out.stdout)
         .into_iter()
