@@ -18,7 +18,7 @@ export DMD_BIN := $(abspath $(DMD))
 
 .PHONY: help
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 .PHONY: run
 run: bins ## Archive the sample events into ./archive and show what was written.
@@ -31,7 +31,7 @@ run: bins ## Archive the sample events into ./archive and show what was written.
 	  [ -n "$$f" ] && $(DMD) cat "$$f" | head -n 1; \
 	done
 	@echo; echo "== error file entries (error_type, record_type, message)"
-	@cat $(OUT)/errors/*/*.json | $(PYTHON) -c 'import sys, json; [print(d["error_type"], d["record_type"], d["message"], sep="\t") for d in map(json.loads, sys.stdin)]'
+	@cat $(OUT)/errors/*/*.json | $(PYTHON) -c 'import sys, json; [print(d["error_type"], d["record_type"] or "-", d["message"], sep="\t") for d in map(json.loads, sys.stdin)]'
 
 .PHONY: bins
 bins: ## Build the binaries (debug).
@@ -53,6 +53,7 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 .PHONY: test
 test: venv bins lint ## Install what the tests need, start the servers, run every test.
 	tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
+	$(MAKE) test-deploy
 
 # Further targets by topic (deployment, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))

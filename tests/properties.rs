@@ -200,3 +200,19 @@ fn a_passed_deadline_starts_no_write_and_reports_everything() {
     assert!(sink.objects().is_empty());
     assert_eq!(delivery.answer.batch_item_failures.len(), 40);
 }
+
+#[test]
+fn compression_threads_do_not_change_a_byte() {
+    let opts = synth::Options { records: 4000, batch: 4000, source: Source::DynamoDb, seed: 9, bad_percent: 2 };
+    let g = synth::generate(&opts).next().expect("one batch");
+    for codec in Codec::ALL {
+        let settings = Settings { codec, ..Settings::default() };
+        let one = Pipeline::new(settings.clone()).expect("schemas").with_threads(1);
+        let four = Pipeline::new(settings).expect("schemas").with_threads(4);
+        let a = one.process(g.json.as_bytes(), 1_795_000_000_000).expect("event");
+        let b = four.process(g.json.as_bytes(), 1_795_000_000_000).expect("event");
+        assert!(a.files.len() > 8, "enough groups to spread");
+        let files = |x: &dmd_archive::batch::Batch| x.files.iter().map(|f| (f.key.clone(), f.body.clone())).collect::<Vec<_>>();
+        assert_eq!(files(&a), files(&b), "{}", codec.name());
+    }
+}

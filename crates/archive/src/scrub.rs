@@ -189,12 +189,50 @@ pub fn scrub_failed_record(record: &mut Value, named: &dyn Fn(&str) -> bool) {
                     if named(name) {
                         *value = serde_json::json!({ "S": REDACTED });
                     } else {
-                        scrub_strings(value);
+                        scrub_attribute(value);
                     }
                 }
             }
             None => scrub_strings(img),
         }
+    }
+}
+
+/// Applies the pattern rules to an attribute value in DynamoDB JSON, as the data files do:
+/// strings, binary and string sets are searched, numbers are not, maps and lists are
+/// walked. A value that is not well-formed has every string searched.
+fn scrub_attribute(v: &mut Value) {
+    let Some(obj) = v.as_object_mut().filter(|o| o.len() == 1) else {
+        return scrub_strings(v);
+    };
+    let Some((tag, inner)) = obj.iter_mut().next() else { return };
+    match (tag.as_str(), inner) {
+        ("N" | "NS" | "BOOL" | "NULL", Value::String(_) | Value::Array(_) | Value::Bool(_)) => {}
+        ("S" | "B" | "SS" | "BS", inner) => scrub_strings(inner),
+        ("L", Value::Array(items)) => items.iter_mut().for_each(scrub_attribute),
+        ("M", Value::Object(map)) => {
+            // Keys are searched like any string, values as attribute values.
+            let old = std::mem::take(map);
+            let mut n = 0;
+            for (k, mut x) in old {
+                scrub_attribute(&mut x);
+                map.insert(redacted_key(k, &mut n), x);
+            }
+        }
+        (_, inner) => scrub_strings(inner),
+    }
+}
+
+/// A map key, or `REDACTED` (`REDACTED_2`, ... counted by `n`) when it holds PII.
+fn redacted_key(k: String, n: &mut usize) -> String {
+    if !contains_pii(&k) {
+        return k;
+    }
+    *n += 1;
+    if *n == 1 {
+        REDACTED.to_string()
+    } else {
+        format!("{REDACTED}_{n}")
     }
 }
 
@@ -209,17 +247,7 @@ pub fn scrub_strings(v: &mut Value) {
                 let mut n = 0;
                 for (k, mut x) in old {
                     scrub_strings(&mut x);
-                    let k = if contains_pii(&k) {
-                        n += 1;
-                        if n == 1 {
-                            REDACTED.to_string()
-                        } else {
-                            format!("{REDACTED}_{n}")
-                        }
-                    } else {
-                        k
-                    };
-                    map.insert(k, x);
+                    map.insert(redacted_key(k, &mut n), x);
                 }
             } else {
                 map.values_mut().for_each(scrub_strings);
@@ -285,8 +313,10 @@ mod tests {
                     "pk": {"S": "FAN#555-010-4477"},
                     "email": {"S": "ana@example.com"},
                     "bad": {"X": "call 555 010 4477"},
-                    "note": {"M": {"ana@example.com": {"S": "hi"}}},
-                    "ok": {"S": "2026-11-19T10:15:30Z"}
+                    "note": {"M": {"ana@example.com": {"S": "hi"}, "bob@example.com": {"N": "5550104477"}, "z": {"S": "x"}}},
+                    "ok": {"S": "2026-11-19T10:15:30Z"},
+                    "ttl": {"N": "1795060800000"},
+                    "nested": {"L": [{"N": "15550104477"}, {"S": "555 010 4477"}, {"NS": ["1234567"]}]}
                 }
             }
         });
@@ -297,7 +327,13 @@ mod tests {
         assert_eq!(img["email"]["S"], "REDACTED");
         assert_eq!(img["bad"]["X"], "REDACTED");
         assert_eq!(img["note"]["M"]["REDACTED"]["S"], "hi");
+        assert_eq!(img["note"]["M"]["REDACTED_2"]["N"], "5550104477");
+        assert_eq!(img["note"]["M"]["z"]["S"], "x");
         assert_eq!(img["ok"]["S"], "2026-11-19T10:15:30Z");
+        assert_eq!(img["ttl"]["N"], "1795060800000", "numbers are not searched, as in data files");
+        assert_eq!(img["nested"]["L"][0]["N"], "15550104477");
+        assert_eq!(img["nested"]["L"][1]["S"], "REDACTED");
+        assert_eq!(img["nested"]["L"][2]["NS"][0], "1234567");
     }
 
     #[test]

@@ -1,0 +1,53 @@
+# Deployment with SAM, and the checks of template.yaml and of the Athena tables.
+# `build` and `deploy` need cargo-lambda and the SAM CLI (docs/deploy.md); the test
+# targets need only what `make venv` and `make bins` install.
+
+SAM ?= sam
+# The function's architecture: arm64 (the template's default) or x86_64.
+LAMBDA_ARCH ?= arm64
+LAMBDA_ARCH_FLAG := $(if $(filter x86_64 x86-64,$(LAMBDA_ARCH)),--x86-64,--arm64)
+LAMBDA_TARGET := $(if $(filter x86_64 x86-64,$(LAMBDA_ARCH)),x86_64,aarch64)-unknown-linux-gnu
+PYTEST_ATHENA := $(PY) -m pytest -c tests/athena/pytest.ini
+# cargo-lambda and zig, its linker, come with `make venv`; an install of your own on
+# PATH works too.
+LAMBDA_PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: build
+build: ## Build the Lambda: cargo lambda build --release --arm64 (LAMBDA_ARCH=x86_64 for Intel).
+	@export PATH="$(LAMBDA_PATH)"; \
+	command -v cargo-lambda >/dev/null || { echo "cargo-lambda is not installed: make venv, or pip install cargo-lambda (docs/deploy.md)" >&2; exit 1; }; \
+	if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx '$(LAMBDA_TARGET)'; then \
+	  echo "adding the Rust standard library for $(LAMBDA_TARGET) (rustup downloads it)"; \
+	  rustup target add $(LAMBDA_TARGET); \
+	fi; \
+	echo "cargo lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver"; \
+	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver
+	@ls -l target/lambda/archiver/bootstrap
+
+.PHONY: deploy
+deploy: ## sam build and sam deploy (guided the first time; the answers go to samconfig.toml).
+	@export PATH="$(LAMBDA_PATH)"; \
+	command -v $(SAM) >/dev/null || { echo "the SAM CLI is not installed (docs/deploy.md)" >&2; exit 1; }; \
+	command -v cargo-lambda >/dev/null || { echo "cargo-lambda is not installed: make venv, or pip install cargo-lambda (docs/deploy.md)" >&2; exit 1; }; \
+	set -x; $(SAM) build; \
+	if grep -q '^stack_name' samconfig.toml; then $(SAM) deploy; else $(SAM) deploy --guided; fi
+
+.PHONY: glue-tables
+glue-tables: ## Regenerate template.yaml's Glue tables and saved queries from the .avsc files and docs/athena.md.
+	$(PYTHON) tools/glue_tables.py write
+
+.PHONY: lint-template
+lint-template: venv ## cfn-lint template.yaml; check its Glue tables against the .avsc files.
+	$(PY) tools/glue_tables.py check
+	$(VENV)/bin/cfn-lint template.yaml
+
+.PHONY: test-template
+test-template: venv bins ## Template: cfn-lint before and after the SAM transform, settings, Glue tables, projection.
+	$(PYTEST_ATHENA) tests/athena/test_template.py tests/athena/test_projection.py
+
+.PHONY: test-athena
+test-athena: venv bins ## Athena compatibility: the tables' DDL and docs/athena.md's queries in Spark (Hive SerDe).
+	$(PYTEST_ATHENA) tests/athena/test_athena_queries.py
+
+.PHONY: test-deploy
+test-deploy: test-template test-athena ## Both of the above (what `make test` runs).
