@@ -219,3 +219,21 @@ fn schema_prints_the_avsc() {
             .expect("json");
     assert_eq!(v, on_disk);
 }
+
+#[test]
+fn jobs_change_nothing_but_speed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events: Vec<String> = sample_events().iter().map(|p| s(p)).collect();
+    let mut outputs = Vec::new();
+    for jobs in ["1", "3"] {
+        let out = s(&dir.path().join(jobs));
+        let mut args = vec!["archive", "--jobs", jobs, "--out", &out];
+        args.extend(events.iter().map(String::as_str));
+        let res = dmd(&args, &[]);
+        assert!(res.status.success(), "{}", stderr(&res));
+        let lines: Vec<(serde_json::Value, serde_json::Value)> =
+            json_lines(&res.stdout).into_iter().map(|l| (l["event"].clone(), l["files"].clone())).collect();
+        outputs.push((lines, files_under(&dir.path().join(jobs))));
+    }
+    assert_eq!(outputs[0], outputs[1], "the same lines in the same order, the same files");
+}

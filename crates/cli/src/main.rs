@@ -5,15 +5,18 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use dmd_archive::batch::{deliver, BatchResponse, Pipeline, Summary};
+use dmd_archive::batch::{deliver, Batch, BatchResponse, Pipeline, Summary};
 use dmd_archive::config::{check_bucket, Settings};
 use dmd_archive::item::RecordType;
 use dmd_archive::sink::{LocalDir, ObjectSink};
 use dmd_archive::source::{split_event, Source};
 use dmd_archive::synth;
+use dmd_s3::{S3Options, S3Sink};
+use futures::StreamExt;
 
 mod cat;
 
@@ -46,9 +49,13 @@ enum Command {
         /// Write to this S3 bucket (AWS_ENDPOINT_URL_S3 selects an S3-compatible server).
         #[arg(long, value_name = "NAME")]
         bucket: Option<String>,
-        /// How many files to write at once.
+        /// How many files of a batch to write at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
+        /// How many event files to process at once. Each one in flight holds its event and
+        /// its output in memory.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
         /// Lambda event files; `-` reads standard input.
         #[arg(value_name = "EVENT.json", required = true)]
         events: Vec<PathBuf>,
@@ -125,7 +132,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     init_tracing()?;
     match cli.command {
-        Command::Archive { out, bucket, concurrency, events } => archive(out, bucket, concurrency.into(), &events),
+        Command::Archive { out, bucket, concurrency, jobs, events } => {
+            archive(out, bucket, concurrency.into(), jobs.into(), &events)
+        }
         Command::Cat { files } => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
@@ -195,7 +204,13 @@ impl Input {
     }
 }
 
-fn archive(out: Option<PathBuf>, bucket: Option<String>, concurrency: usize, events: &[PathBuf]) -> Result<ExitCode> {
+fn archive(
+    out: Option<PathBuf>,
+    bucket: Option<String>,
+    concurrency: usize,
+    jobs: usize,
+    events: &[PathBuf],
+) -> Result<ExitCode> {
     let settings = Settings::from_env()?;
     let pipeline = Pipeline::new(settings).map_err(|e| anyhow::anyhow!("built-in schemas: {e}"))?;
     let mut inputs = Vec::with_capacity(events.len());
@@ -211,30 +226,52 @@ fn archive(out: Option<PathBuf>, bucket: Option<String>, concurrency: usize, eve
             inputs.push(Input::Path(p.clone()));
         }
     }
-    // Check every input before writing anything. With a single input the processing
-    // itself is the check: nothing is written before it has succeeded.
+    // Check every input before writing anything, on all cores. With a single input the
+    // processing itself is the check: nothing is written before it has succeeded.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if inputs.len() > 1 {
-        for input in &inputs {
-            let payload = input.read()?;
-            split_event(&payload).with_context(|| input.name())?;
-        }
+        check_all(&inputs, cores.min(4))?;
     }
+    let inputs: Vec<Arc<Input>> = inputs.into_iter().map(Arc::new).collect();
+    let pipeline = Arc::new(pipeline);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match bucket {
         Some(name) => {
             check_bucket("--bucket", &name)?;
             let sink = rt.block_on(dmd_archive_s3(&name))?;
-            rt.block_on(archive_to(&pipeline, &sink, concurrency, &inputs))
+            rt.block_on(archive_to(pipeline, &sink, concurrency, inputs, jobs))
         }
         None => {
             let dir = out.unwrap_or_else(|| PathBuf::from("archive"));
-            rt.block_on(archive_to(&pipeline, &LocalDir::new(dir), concurrency, &inputs))
+            rt.block_on(archive_to(pipeline, &LocalDir::new(dir), concurrency, inputs, jobs))
         }
     }
 }
 
-async fn dmd_archive_s3(_bucket: &str) -> Result<LocalDir> {
-    bail!("--bucket is not available in this build")
+/// Checks that every input is a stream event, `workers` files at a time.
+fn check_all(inputs: &[Input], workers: usize) -> Result<()> {
+    let chunk = inputs.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = inputs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || -> Result<()> {
+                    for input in part {
+                        let payload = input.read()?;
+                        split_event(&payload).with_context(|| input.name())?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })
+}
+
+/// The S3 output of the Lambda function (`dmd-s3`), with the same environment
+/// (`AWS_ENDPOINT_URL_S3`, `S3_*` retry and timeout settings, AWS credentials).
+async fn dmd_archive_s3(bucket: &str) -> Result<S3Sink> {
+    Ok(S3Sink::new(S3Options::from_env(bucket)?).await)
 }
 
 /// One output line: the invocation's answer followed by its summary.
@@ -247,36 +284,49 @@ struct Line<'a> {
     summary: &'a Summary,
 }
 
+/// Processes the inputs, `jobs` at a time (the CPU work on blocking threads), writes
+/// each batch's files, and prints the lines in input order.
 async fn archive_to<S: ObjectSink>(
-    pipeline: &Pipeline,
+    pipeline: Arc<Pipeline>,
     sink: &S,
     concurrency: usize,
-    inputs: &[Input],
+    inputs: Vec<Arc<Input>>,
+    jobs: usize,
 ) -> Result<ExitCode> {
+    let mut done = futures::stream::iter(inputs)
+        .map(|input| {
+            let pipeline = Arc::clone(&pipeline);
+            async move {
+                let name = input.name();
+                let batch = tokio::task::spawn_blocking(move || -> Result<Batch> {
+                    let payload = input.read()?;
+                    pipeline.process(&payload, now_millis()).with_context(|| input.name())
+                })
+                .await
+                .context("a worker thread failed")??;
+                let (records, source, error_types) = (batch.records, batch.source, batch.error_types.clone());
+                let delivered = deliver(sink, batch.files, concurrency, None).await;
+                anyhow::Ok((name, records, source, error_types, delivered))
+            }
+        })
+        .buffered(jobs);
     let stdout = std::io::stdout();
     let mut code = ExitCode::SUCCESS;
-    for input in inputs {
-        let payload = input.read()?;
-        let now = now_millis();
-        let batch = pipeline.process(&payload, now).with_context(|| input.name())?;
-        drop(payload);
-        let (records, source, error_types) = (batch.records, batch.source, batch.error_types.clone());
-        let delivery = match deliver(sink, batch.files, concurrency, None).await {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("dmd: {}: {e}", input.name());
-                code = ExitCode::from(1);
-                e.delivery
-            }
-        };
+    while let Some(result) = done.next().await {
+        let (name, records, source, error_types, delivered) = result?;
+        let delivery = delivered.unwrap_or_else(|e| {
+            eprintln!("dmd: {name}: {e}");
+            code = ExitCode::from(1);
+            e.delivery
+        });
         for f in &delivery.failed {
-            eprintln!("dmd: {}: {}", input.name(), f.error);
+            eprintln!("dmd: {name}: {}", f.error);
         }
         if !delivery.answer.batch_item_failures.is_empty() {
             code = ExitCode::from(1);
         }
         let summary = Summary::new(source, records, &error_types, &delivery);
-        let line = Line { answer: &delivery.answer, event: input.name(), summary: &summary };
+        let line = Line { answer: &delivery.answer, event: name, summary: &summary };
         let mut lock = stdout.lock();
         serde_json::to_writer(&mut lock, &line)?;
         writeln!(lock)?;

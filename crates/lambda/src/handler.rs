@@ -1,0 +1,212 @@
+//! One invocation: the payload through the archive core, the files through the sink
+//! within the invocation's deadline, the partial batch response back, the report out.
+
+use std::time::{Duration, Instant};
+
+use dmd_archive::batch::{deliver, BatchResponse, Pipeline, Summary};
+use dmd_archive::error::EventError;
+use dmd_archive::sink::{ObjectSink, SinkError};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::value::RawValue;
+
+use crate::config::Config;
+use crate::report::{FailedFile, Report};
+
+/// Time kept after the last write is abandoned, to build and send the answer.
+pub const ANSWER_RESERVE: Duration = Duration::from_millis(500);
+
+/// Why an invocation fails as a whole (Lambda then retries the entire batch).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The payload is not a DynamoDB Streams or Kinesis event.
+    #[error(transparent)]
+    NotAStreamEvent(#[from] EventError),
+    /// Some records must be retried but have no sequence number to name them by.
+    #[error(
+        "{count} record(s) could not be written and have no sequence number to report; the whole batch must be retried"
+    )]
+    Unreportable { count: usize, report: Box<Report> },
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Diagnostic {
+        let error_type = match e {
+            HandlerError::NotAStreamEvent(_) => "NotAStreamEvent",
+            HandlerError::Unreportable { .. } => "UnreportableRecords",
+        };
+        Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+    }
+}
+
+/// The answer to one invocation, and its figures.
+#[derive(Debug)]
+pub struct Outcome {
+    pub answer: BatchResponse,
+    pub report: Report,
+}
+
+/// The function: the pipeline and the sink, built once, shared by every invocation.
+pub struct Archiver<S> {
+    pipeline: Pipeline,
+    sink: S,
+    concurrency: usize,
+    deadline_margin: Duration,
+    function_name: String,
+}
+
+impl<S: ObjectSink> Archiver<S> {
+    /// Fails only when the built-in Avro schemas do not load (a build defect).
+    pub fn new(config: &Config, sink: S) -> anyhow::Result<Archiver<S>> {
+        let pipeline =
+            Pipeline::new(config.settings.clone()).map_err(|e| anyhow::anyhow!("built-in Avro schemas: {e}"))?;
+        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "archiver".into());
+        Ok(Archiver {
+            pipeline,
+            sink,
+            concurrency: config.concurrency,
+            deadline_margin: config.deadline_margin,
+            function_name,
+        })
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// Handles one Lambda event as delivered: the payload left raw, so that the core
+    /// parses each record once and one bad record cannot fail the others.
+    pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<BatchResponse, HandlerError> {
+        let deadline = instant_of_epoch_ms(event.context.deadline);
+        let outcome = self.handle(event.payload.get().as_bytes(), Some(deadline), &event.context.request_id).await;
+        let report = match &outcome {
+            Ok(o) => Some(&o.report),
+            Err(HandlerError::Unreportable { report, .. }) => Some(report.as_ref()),
+            Err(HandlerError::NotAStreamEvent(e)) => {
+                tracing::error!(error = %e, "refused the payload: not a stream event");
+                None
+            }
+        };
+        if let Some(r) = report {
+            if let Err(e) = r.emit(now_millis(), &mut std::io::stdout().lock()) {
+                tracing::warn!(error = %e, "could not write the invocation summary");
+            }
+        }
+        outcome.map(|o| o.answer)
+    }
+
+    /// Processes `payload` and writes its files. No write starts once less than the
+    /// deadline margin is left before `deadline`, and a write still running shortly
+    /// before it is abandoned: the records of those files are reported in
+    /// `batchItemFailures`, so the answer still goes out before Lambda ends the
+    /// invocation.
+    pub async fn handle(
+        &self,
+        payload: &[u8],
+        deadline: Option<Instant>,
+        request_id: &str,
+    ) -> Result<Outcome, HandlerError> {
+        let started = Instant::now();
+        let batch = self.pipeline.process(payload, now_millis())?;
+        let (source, records, error_types, oldest) =
+            (batch.source, batch.records, batch.error_types.clone(), batch.oldest_change);
+        let start_writes_by = deadline.map(|d| d.checked_sub(self.deadline_margin).unwrap_or(started));
+        let cut_off = deadline.map(|d| d.checked_sub(ANSWER_RESERVE).unwrap_or(started));
+        let sink = CutOff { inner: &self.sink, at: cut_off };
+        let (delivery, unreportable) = match deliver(&sink, batch.files, self.concurrency, start_writes_by).await {
+            Ok(d) => (d, None),
+            Err(u) => (u.delivery, Some(u.count)),
+        };
+        for f in &delivery.failed {
+            if f.error.transient {
+                tracing::error!(key = %f.key, records = f.records, error = %f.error.message,
+                    "file not written after retries; its records are in batchItemFailures");
+            } else {
+                tracing::error!(key = %f.key, records = f.records, error = %f.error.message, permanent = true,
+                    "file refused by S3 (check the bucket, its policy and the function's role); its records are in batchItemFailures");
+            }
+        }
+        let summary = Summary::new(source, records, &error_types, &delivery);
+        let oldest_change_age_ms =
+            oldest.filter(|_| summary.archived_records() > 0).map(|t| now_millis().saturating_sub(t));
+        let report = Report {
+            request_id: request_id.to_owned(),
+            function_name: self.function_name.clone(),
+            summary,
+            failures: delivery.failed.iter().map(FailedFile::of).collect(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            oldest_change_age_ms,
+            failed_invocation: unreportable.is_some(),
+        };
+        match unreportable {
+            Some(count) => Err(HandlerError::Unreportable { count, report: Box::new(report) }),
+            None => Ok(Outcome { answer: delivery.answer, report }),
+        }
+    }
+}
+
+/// A sink whose writes are abandoned at a point in time.
+struct CutOff<'s, S> {
+    inner: &'s S,
+    at: Option<Instant>,
+}
+
+impl<S: ObjectSink> ObjectSink for CutOff<'_, S> {
+    async fn put(&self, key: &str, body: bytes::Bytes, content_type: &'static str) -> Result<(), SinkError> {
+        let write = self.inner.put(key, body, content_type);
+        let Some(at) = self.at else { return write.await };
+        match tokio::time::timeout_at(at.into(), write).await {
+            Ok(r) => r,
+            Err(_) => Err(SinkError {
+                key: key.to_owned(),
+                message: "abandoned: the invocation is about to time out".into(),
+                transient: true,
+            }),
+        }
+    }
+}
+
+/// The wall-clock time in epoch milliseconds.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Deadlines below this (2001-09-09 in epoch milliseconds) are not wall-clock times.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
+/// The monotonic instant of the invocation's deadline. Lambda gives it in epoch
+/// milliseconds (`Lambda-Runtime-Deadline-Ms`); a value too small to be one is taken as
+/// milliseconds from now, which is what `cargo lambda watch` sends (its invoke timeout).
+/// A deadline in the past is now; one beyond a day (no Lambda runs that long) is a day
+/// away.
+pub fn instant_of_epoch_ms(deadline_ms: u64) -> Instant {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let deadline = i64::try_from(deadline_ms).unwrap_or(i64::MAX);
+    let left = if deadline_ms < EPOCH_MS_FLOOR {
+        tracing::debug!(deadline_ms, "the deadline is not an epoch time; taken as milliseconds from now");
+        deadline
+    } else {
+        deadline.saturating_sub(now_millis())
+    };
+    Instant::now() + Duration::from_millis(left.clamp(0, DAY_MS).unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines() {
+        let near = |i: Instant, ms: u64| {
+            let d = i.saturating_duration_since(Instant::now());
+            d <= Duration::from_millis(ms) && d + Duration::from_millis(200) >= Duration::from_millis(ms)
+        };
+        let now = u64::try_from(now_millis()).expect("after 1970");
+        assert!(near(instant_of_epoch_ms(now + 5_000), 5_000));
+        assert!(near(instant_of_epoch_ms(now - 5_000), 0));
+        assert!(near(instant_of_epoch_ms(600_000), 600_000), "cargo lambda watch's relative deadline");
+        assert!(near(instant_of_epoch_ms(u64::MAX), 24 * 3600 * 1000));
+    }
+}

@@ -1,0 +1,200 @@
+//! What one invocation reports: a single JSON summary line that is also a CloudWatch
+//! Embedded Metric Format document (its `_aws` key turns the figures into metrics), plus
+//! one small metric line per record type archived.
+//!
+//! The lines carry counts, keys (type, date and a hash), sizes and times; never an item's
+//! contents. Format: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use dmd_archive::batch::{NotWritten, Summary};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The CloudWatch namespace of the metrics.
+pub const NAMESPACE: &str = "dmd-pipeline";
+
+/// A file that could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedFile {
+    pub key: String,
+    pub records: usize,
+    pub transient: bool,
+    pub error: String,
+}
+
+impl FailedFile {
+    pub fn of(n: &NotWritten) -> FailedFile {
+        FailedFile {
+            key: n.key.clone(),
+            records: n.records,
+            transient: n.error.transient,
+            error: n.error.message.clone(),
+        }
+    }
+}
+
+/// The figures of one invocation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub request_id: String,
+    pub function_name: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// Why each file in `failed_files` was not written.
+    pub failures: Vec<FailedFile>,
+    /// From receiving the payload to having written (or given up on) every file.
+    pub duration_ms: u64,
+    /// How old the oldest archived change was when its file was written: the archive's
+    /// end-to-end latency for this batch.
+    pub oldest_change_age_ms: Option<i64>,
+    /// Whether the invocation fails as a whole (records to retry without a sequence
+    /// number to report them by).
+    pub failed_invocation: bool,
+}
+
+impl Report {
+    /// Records that went to data files.
+    pub fn archived(&self) -> usize {
+        self.summary.archived_records()
+    }
+
+    /// Records that went to data files, by type.
+    pub fn archived_by_type(&self) -> BTreeMap<&str, usize> {
+        self.summary.archived.iter().map(|(t, dates)| (t.as_str(), dates.values().sum())).collect()
+    }
+
+    /// The summary line: every figure as a property, the totals as metrics (dimension
+    /// `FunctionName`), with `timestamp_ms` as the metrics' time.
+    pub fn summary_line(&self, timestamp_ms: i64) -> Value {
+        let mut metrics: Vec<(&str, &str, Value)> = vec![
+            ("Records", "Count", self.summary.records.into()),
+            ("ArchivedRecords", "Count", self.archived().into()),
+            ("ErrorRecords", "Count", self.summary.errors.into()),
+            ("RetriedRecords", "Count", self.summary.retry.into()),
+            ("FilesWritten", "Count", self.summary.files.len().into()),
+            ("FilesFailed", "Count", self.summary.failed_files.len().into()),
+            ("BytesWritten", "Bytes", self.summary.bytes.into()),
+            ("Duration", "Milliseconds", self.duration_ms.into()),
+        ];
+        if let Some(age) = self.oldest_change_age_ms {
+            metrics.push(("OldestChangeAge", "Milliseconds", age.into()));
+        }
+        let mut line = match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        line.insert("message".into(), "invocation summary".into());
+        line.insert("level".into(), if self.summary.failed_files.is_empty() { "INFO" } else { "ERROR" }.into());
+        line.insert("FunctionName".into(), self.function_name.clone().into());
+        let definitions: Vec<Value> = metrics.iter().map(|(n, u, _)| json!({"Name": n, "Unit": u})).collect();
+        for (name, _, value) in metrics {
+            line.insert(name.into(), value);
+        }
+        line.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["FunctionName"]],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        Value::Object(line)
+    }
+
+    /// One metric document per record type archived: `ArchivedRecords` with dimensions
+    /// `FunctionName` and `RecordType`.
+    pub fn type_lines(&self, timestamp_ms: i64) -> Vec<Value> {
+        self.archived_by_type()
+            .into_iter()
+            .map(|(record_type, n)| {
+                json!({
+                    "_aws": {
+                        "Timestamp": timestamp_ms,
+                        "CloudWatchMetrics": [{
+                            "Namespace": NAMESPACE,
+                            "Dimensions": [["FunctionName", "RecordType"]],
+                            "Metrics": [{"Name": "ArchivedRecords", "Unit": "Count"}],
+                        }],
+                    },
+                    "FunctionName": self.function_name,
+                    "RecordType": record_type,
+                    "ArchivedRecords": n,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes the summary line and the per-type lines, one JSON document per line.
+    pub fn emit(&self, timestamp_ms: i64, out: &mut impl Write) -> std::io::Result<()> {
+        let mut text = serde_json::to_string(&self.summary_line(timestamp_ms))?;
+        text.push('\n');
+        for l in self.type_lines(timestamp_ms) {
+            text.push_str(&serde_json::to_string(&l)?);
+            text.push('\n');
+        }
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        let mut summary = Summary { records: 5, errors: 1, bytes: 900, ..Summary::default() };
+        summary.archived.entry("demand".into()).or_default().insert("2026-11-19".into(), 3);
+        summary.archived.entry("demand".into()).or_default().insert("2026-11-18".into(), 1);
+        summary.files = vec!["data/demand/dt=2026-11-19/a.avro".into(), "data/demand/dt=2026-11-18/b.avro".into()];
+        summary.failed_files = vec!["errors/dt=2026-11-21/c.json".into()];
+        summary.retry = 1;
+        Report {
+            request_id: "req-1".into(),
+            function_name: "archiver".into(),
+            summary,
+            failures: vec![FailedFile {
+                key: "errors/dt=2026-11-21/c.json".into(),
+                records: 1,
+                transient: false,
+                error: "AccessDenied".into(),
+            }],
+            duration_ms: 42,
+            oldest_change_age_ms: Some(1500),
+            failed_invocation: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_is_an_emf_document() {
+        let line = report().summary_line(1_795_000_000_000);
+        let aws = &line["_aws"];
+        assert_eq!(aws["Timestamp"], 1_795_000_000_000i64);
+        let directive = &aws["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE);
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        // Every metric declared has a number at the top level.
+        for m in directive["Metrics"].as_array().expect("metrics") {
+            let name = m["Name"].as_str().expect("name");
+            assert!(line[name].is_number(), "{name}");
+        }
+        assert_eq!(line["ArchivedRecords"], 4);
+        assert_eq!(line["RetriedRecords"], 1);
+        assert_eq!(line["OldestChangeAge"], 1500);
+        assert_eq!(line["archived"]["demand"]["2026-11-19"], 3);
+        assert_eq!(line["failures"][0]["transient"], false);
+        assert_eq!(line["level"], "ERROR");
+    }
+
+    #[test]
+    fn one_metric_line_per_type() {
+        let lines = report().type_lines(1);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["RecordType"], "demand");
+        assert_eq!(lines[0]["ArchivedRecords"], 4);
+    }
+}
