@@ -212,7 +212,8 @@ fn compression_threads_do_not_change_a_byte() {
         let a = one.process(g.json.as_bytes(), 1_795_000_000_000).expect("event");
         let b = four.process(g.json.as_bytes(), 1_795_000_000_000).expect("event");
         assert!(a.files.len() > 8, "enough groups to spread");
-        let files = |x: &dmd_archive::batch::Batch| x.files.iter().map(|f| (f.key.clone(), f.body.clone())).collect::<Vec<_>>();
+        let files =
+            |x: &dmd_archive::batch::Batch| x.files.iter().map(|f| (f.key.clone(), f.body.clone())).collect::<Vec<_>>();
         assert_eq!(files(&a), files(&b), "{}", codec.name());
     }
 }

@@ -322,7 +322,9 @@ impl Pipeline {
         let mut done: Vec<(usize, PendingFile)> = std::thread::scope(|s| {
             let handles: Vec<_> = buckets
                 .into_iter()
-                .map(|(_, bucket)| s.spawn(move || bucket.into_iter().map(|(i, g)| (i, self.data_file(g))).collect::<Vec<_>>()))
+                .map(|(_, bucket)| {
+                    s.spawn(move || bucket.into_iter().map(|(i, g)| (i, self.data_file(g))).collect::<Vec<_>>())
+                })
                 .collect();
             handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
         });

@@ -1,0 +1,18 @@
+# Benchmarks: whole-process runs against the Python baseline and the parsing floor, and
+# the criterion benchmarks of the in-memory pipeline.
+BASELINE ?= ../shared/bench/py_baseline.py
+BENCH_RUNS ?= 5
+# The workload and the archive live in memory when /dev/shm exists, so that the figures
+# measure the programs rather than the disk (the Lambda reads its batch from memory).
+BENCH_WORK ?= $(if $(wildcard /dev/shm/.),/dev/shm/dmd-bench,.bench)
+
+.PHONY: bench
+bench: venv ## Release builds, generated workload, table of records/s, ratios and memory -> docs/performance.md.
+	$(CARGO) build --release -p dmd-cli -p dmd-bench-floor -p dmd-lambda
+	$(PY) bench/run.py --dmd target/release/dmd --floor target/release/floor \
+	  --archiver target/release/archiver --baseline $(BASELINE) --python $(abspath $(PY)) \
+	  --work $(BENCH_WORK) --runs $(BENCH_RUNS) --out docs/performance.md
+
+.PHONY: bench-stages
+bench-stages: ## Criterion benchmarks of the in-memory pipeline, by stage.
+	$(CARGO) bench -p dmd-archive --bench pipeline
