@@ -7,7 +7,7 @@
 //! `apache-avro` parses and checks the schemas here and reads the files back in `dmd cat`
 //! and the tests. See <https://avro.apache.org/docs/1.11.1/specification/>.
 
-use std::io::Write;
+use std::cell::RefCell;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -289,10 +289,7 @@ pub fn write_container(
         let body: &[u8] = match codec {
             Codec::Null => raw,
             Codec::Deflate => {
-                packed.clear();
-                let mut enc = flate2::write::DeflateEncoder::new(&mut packed, flate2::Compression::new(DEFLATE_LEVEL));
-                enc.write_all(raw)?;
-                enc.finish()?;
+                deflate(raw, &mut packed)?;
                 &packed
             }
             Codec::Snappy => {
@@ -304,7 +301,14 @@ pub fn write_container(
                 &packed
             }
             Codec::Zstandard => {
-                packed = zstd::bulk::compress(raw, ZSTD_LEVEL)?;
+                packed = ZSTD.with(|z| -> std::io::Result<Vec<u8>> {
+                    let mut z = z.borrow_mut();
+                    let z = match &mut *z {
+                        Some(z) => z,
+                        slot => slot.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
+                    };
+                    z.compress(raw)
+                })?;
                 &packed
             }
         };
@@ -313,6 +317,35 @@ pub fn write_container(
         out.extend_from_slice(sync);
     }
     Ok(())
+}
+
+thread_local! {
+    /// Compressor state is large (tens to hundreds of KiB, zeroed on creation) and a batch
+    /// has dozens of small files: each thread keeps one and resets it per block.
+    static DEFLATE: RefCell<Option<flate2::Compress>> = const { RefCell::new(None) };
+    static ZSTD: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Raw deflate (RFC 1951, no zlib header) of `raw` into `out`, as Avro's deflate codec.
+fn deflate(raw: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    DEFLATE.with(|c| {
+        let mut c = c.borrow_mut();
+        let c = c.get_or_insert_with(|| flate2::Compress::new(flate2::Compression::new(DEFLATE_LEVEL), false));
+        c.reset();
+        let start = c.total_in();
+        out.clear();
+        out.reserve(raw.len() / 3 + 64);
+        loop {
+            let consumed = usize::try_from(c.total_in() - start).map_err(std::io::Error::other)?;
+            if out.len() == out.capacity() {
+                out.reserve(out.capacity().max(4096));
+            }
+            match c.compress_vec(&raw[consumed..], out, flate2::FlushCompress::Finish).map_err(std::io::Error::other)? {
+                flate2::Status::StreamEnd => return Ok(()),
+                flate2::Status::Ok | flate2::Status::BufError => {}
+            }
+        }
+    })
 }
 
 /// zlib's default level: the usual balance of size and speed.
@@ -370,6 +403,19 @@ mod tests {
         assert_eq!(enc(-64), [0x7f]);
         assert_eq!(enc(64), [0x80, 0x01]);
         assert_eq!(enc(i64::MAX).len(), 10);
+    }
+
+    #[test]
+    fn one_deflate_state_serves_many_blocks() {
+        use std::io::Read;
+        for n in [0usize, 1, 1000, 300_000, 5] {
+            let raw: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+            let mut packed = Vec::new();
+            deflate(&raw, &mut packed).expect("deflate");
+            let mut back = Vec::new();
+            flate2::read::DeflateDecoder::new(packed.as_slice()).read_to_end(&mut back).expect("inflate");
+            assert_eq!(back, raw, "{n} bytes");
+        }
     }
 
     #[test]

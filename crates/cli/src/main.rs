@@ -52,10 +52,10 @@ enum Command {
         /// How many files of a batch to write at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
-        /// How many event files to process at once. Each one in flight holds its event and
-        /// its output in memory.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-        jobs: u16,
+        /// How many event files to process at once (default: the number of cores, at most
+        /// 4). Each one in flight holds its event and its output in memory.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: Option<u16>,
         /// Lambda event files; `-` reads standard input.
         #[arg(value_name = "EVENT.json", required = true)]
         events: Vec<PathBuf>,
@@ -133,7 +133,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     init_tracing()?;
     match cli.command {
         Command::Archive { out, bucket, concurrency, jobs, events } => {
-            archive(out, bucket, concurrency.into(), jobs.into(), &events)
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+            archive(out, bucket, concurrency.into(), jobs.map_or(cores, usize::from), &events)
         }
         Command::Cat { files } => {
             let stdout = std::io::stdout();
