@@ -62,6 +62,20 @@ fn other_non_events_are_refused_too() {
 }
 
 #[test]
+fn a_batch_of_another_service_after_good_files_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    let sqs = dir.path().join("sqs.json");
+    std::fs::write(&sqs, r#"{"Records":[{"eventSource":"aws:sqs","messageId":"1","body":"x"}]}"#).expect("write");
+    let good = event("dynamodb-insert.json");
+    let res = dmd(&["archive", "--out", &s(&out), &s(&good), &s(&sqs)], &[]);
+    assert_eq!(res.status.code(), Some(2), "{}", stderr(&res));
+    assert!(stderr(&res).contains("sqs.json") && stderr(&res).contains("aws:sqs"), "{}", stderr(&res));
+    assert!(res.stdout.is_empty());
+    assert!(!out.exists(), "nothing may be written");
+}
+
+#[test]
 fn invalid_configuration_names_the_variable_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("archive");

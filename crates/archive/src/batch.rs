@@ -364,7 +364,7 @@ impl Pipeline {
             message: &'a str,
             record_type: Option<&'a str>,
             source: &'a str,
-            sequence_number: Option<&'a str>,
+            sequence_number: &'a str,
             failed_at: &'a str,
             record: &'a RawValue,
         }
@@ -380,7 +380,9 @@ impl Pipeline {
                 message: &f.error.message,
                 record_type: f.record_type.map(RecordType::as_str),
                 source: f.source.or(source).unwrap_or(Source::DynamoDb).as_str(),
-                sequence_number: f.sequence_number.as_deref(),
+                // A record whose sequence number cannot be read gets "" (the field is a
+                // string); it cannot be reported for a retry either (see `deliver`).
+                sequence_number: f.sequence_number.as_deref().unwrap_or(""),
                 failed_at: &failed_at,
                 record: &f.record,
             };

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::attr::{AttrValue, Item, Number, REDACTED};
 use crate::error::{ErrorKind, RecordError};
+use crate::scrub::contains_pii;
 use crate::time::{epoch_number_to_millis, parse_timestamp, Decimal};
 
 /// The kind of item, which decides the Avro schema and the `data/<type>/` folder.
@@ -179,10 +180,7 @@ pub const SORT_KEY_ATTR: &str = "sk";
 pub fn detect_type(item: &Item<'_>, keys: &Item<'_>) -> Result<RecordType, RecordError> {
     if let Some(AttrValue::S(t)) = item.get(RECORD_TYPE_ATTR) {
         return RecordType::parse(t.as_str()).ok_or_else(|| {
-            RecordError::new(
-                ErrorKind::UnknownRecordType,
-                format!("recordType {:?} is not demand, notification, event or sale", t.as_str()),
-            )
+            RecordError::new(ErrorKind::UnknownRecordType, "recordType is not demand, notification, event or sale")
         });
     }
     let sk = item.get(SORT_KEY_ATTR).or_else(|| keys.get(SORT_KEY_ATTR));
@@ -282,6 +280,9 @@ pub fn convert<'b, 'a>(
             // record cannot be archived without it (a required attribute).
             if !is_pii || needed {
                 fields[i] = field_value(wk, value)?;
+                if deleted && !is_pii && !wk.attr.ends_with("Id") {
+                    scrub_field(&mut fields[i]);
+                }
                 if fields[i] != Field::Null {
                     present |= 1 << i;
                 }
@@ -314,6 +315,16 @@ pub fn convert<'b, 'a>(
         RecordError::new(ErrorKind::Validation, format!("partition timestamp {} is missing", spec.partition))
     })?;
     Ok(Columns { record_type, fields, partition_millis, attributes })
+}
+
+/// Free text of a deleted item's own columns (a status, a name, price levels) gets the
+/// same pattern rule as `attributes`; identifiers and times are left as they are.
+fn scrub_field(field: &mut Field<'_>) {
+    match field {
+        Field::Str(s) if contains_pii(s) => *s = REDACTED,
+        Field::List(xs) => xs.iter_mut().filter(|s| contains_pii(s)).for_each(|s| *s = REDACTED),
+        _ => {}
+    }
 }
 
 fn wrong_type(attr: &str, expected: &str, got: &AttrValue<'_>) -> RecordError {
@@ -402,7 +413,8 @@ mod tests {
         assert_eq!(detect_type(&item(r#"{"sk":{"S":"NOTIFICATION"}}"#), &keys), Ok(RecordType::Notification));
         let e = detect_type(&item(r#"{"sk":{"S":"REFUND#1"}}"#), &keys).unwrap_err();
         assert_eq!(e.kind, ErrorKind::UnknownRecordType);
-        let e = detect_type(&item(r#"{"recordType":{"S":"refund"},"sk":{"S":"SALE#1"}}"#), &keys).unwrap_err();
+        let e = detect_type(&item(r#"{"recordType":{"S":"ana@example.com"},"sk":{"S":"SALE#1"}}"#), &keys).unwrap_err();
+        assert!(!e.message.contains("ana@"), "{}", e.message);
         assert_eq!(e.kind, ErrorKind::UnknownRecordType);
         assert_eq!(detect_type(&item(r#"{"pk":{"S":"x"}}"#), &keys).unwrap_err().kind, ErrorKind::UnknownRecordType);
     }
@@ -436,6 +448,21 @@ mod tests {
         assert_eq!(c.field("quantity"), Some(&Field::Null));
         let names: Vec<_> = c.attributes.iter().map(|(n, _, m)| (*n, *m)).collect();
         assert_eq!(names, vec![("notes", AttrMode::Scrub), ("seat", AttrMode::Redact)]);
+    }
+
+    #[test]
+    fn deleted_free_text_columns_are_scrubbed_but_ids_are_not() {
+        let it = item(
+            r#"{"eventId":{"S":"e-5550104477"},"saleId":{"S":"s"},"fanId":{"S":"f"},"requestedDate":{"S":"2024-01-01"},
+            "status":{"S":"call 555 010 4477"},"channel":{"S":"web"},"priceLevels":{"SS":["PL1","ana@example.com"]}}"#,
+        );
+        let c = convert(&it, &Item::default(), RecordType::Demand, true, &no_extra).expect("valid");
+        assert_eq!(c.field("status"), Some(&Field::Str(REDACTED)));
+        assert_eq!(c.field("channel"), Some(&Field::Str("web")));
+        assert_eq!(c.field("priceLevels"), Some(&Field::List(vec!["PL1", REDACTED])));
+        assert_eq!(c.field("eventId"), Some(&Field::Str("e-5550104477")));
+        let c = convert(&it, &Item::default(), RecordType::Demand, false, &no_extra).expect("valid");
+        assert_eq!(c.field("status"), Some(&Field::Str("call 555 010 4477")), "only deletions are scrubbed");
     }
 
     #[test]

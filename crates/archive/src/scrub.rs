@@ -102,6 +102,41 @@ pub fn contains_phone(s: &str) -> bool {
     false
 }
 
+/// The end of an ISO 8601 basic-format date-time starting at `i`
+/// (`YYYYMMDDTHHMM[SS][.fff][Z|±HH[MM]]`), if there is one.
+fn basic_date_time(b: &[u8], i: usize) -> Option<usize> {
+    let d = |k: usize| k < b.len() && b[k].is_ascii_digit();
+    if (i > 0 && b[i - 1].is_ascii_digit()) || !(0..8).all(|k| d(i + k)) || !matches!(b.get(i + 8), Some(b'T' | b't')) {
+        return None;
+    }
+    let mut end = i + 9;
+    let mut n = 0;
+    while d(end) {
+        end += 1;
+        n += 1;
+    }
+    if n != 4 && n != 6 {
+        return None;
+    }
+    if matches!(b.get(end), Some(b'.' | b',')) && d(end + 1) {
+        end += 1;
+        while d(end) {
+            end += 1;
+        }
+    }
+    match b.get(end) {
+        Some(b'Z' | b'z') => end += 1,
+        Some(b'+' | b'-') if d(end + 1) && d(end + 2) => {
+            end += 3;
+            if d(end) && d(end + 1) {
+                end += 2;
+            }
+        }
+        _ => {}
+    }
+    Some(end)
+}
+
 /// Marks the bytes of ISO 8601 dates (`YYYY-MM-DD`) and of date-times that start with one
 /// (`T` or a space, `HH:MM`, optional seconds, fraction and zone).
 fn mask_dates(b: &[u8]) -> Vec<bool> {
@@ -151,6 +186,9 @@ fn mask_dates(b: &[u8]) -> Vec<bool> {
                     }
                 }
             }
+            m[i..end].iter_mut().for_each(|x| *x = true);
+            i = end;
+        } else if let Some(end) = basic_date_time(b, i) {
             m[i..end].iter_mut().for_each(|x| *x = true);
             i = end;
         } else {
@@ -207,7 +245,10 @@ fn scrub_attribute(v: &mut Value) {
     };
     let Some((tag, inner)) = obj.iter_mut().next() else { return };
     match (tag.as_str(), inner) {
-        ("N" | "NS" | "BOOL" | "NULL", Value::String(_) | Value::Array(_) | Value::Bool(_)) => {}
+        // Well-formed numbers and booleans carry no text to search.
+        ("N", Value::String(n)) if crate::attr::is_json_number(n) => {}
+        ("NS", Value::Array(ns)) if ns.iter().all(|n| n.as_str().is_some_and(crate::attr::is_json_number)) => {}
+        ("BOOL" | "NULL", Value::Bool(_)) => {}
         ("S" | "B" | "SS" | "BS", inner) => scrub_strings(inner),
         ("L", Value::Array(items)) => items.iter_mut().for_each(scrub_attribute),
         ("M", Value::Object(map)) => {
@@ -279,6 +320,8 @@ mod tests {
         for s in [
             "2026-11-19T10:15:30Z",
             "2026-11-19T10:15:30.123+05:30",
+            "20261119T101530Z",
+            "at 20261119T1015+0530 sharp",
             "2026-11-19 10:15:30",
             "2026-11-19",
             "from 2026-11-19 to 2026-12-01",
@@ -316,6 +359,8 @@ mod tests {
                     "note": {"M": {"ana@example.com": {"S": "hi"}, "bob@example.com": {"N": "5550104477"}, "z": {"S": "x"}}},
                     "ok": {"S": "2026-11-19T10:15:30Z"},
                     "ttl": {"N": "1795060800000"},
+                    "fake": {"NULL": "ana@example.com"},
+                    "fakeN": {"N": "call 555 010 4477"},
                     "nested": {"L": [{"N": "15550104477"}, {"S": "555 010 4477"}, {"NS": ["1234567"]}]}
                 }
             }
@@ -332,6 +377,8 @@ mod tests {
         assert_eq!(img["ok"]["S"], "2026-11-19T10:15:30Z");
         assert_eq!(img["ttl"]["N"], "1795060800000", "numbers are not searched, as in data files");
         assert_eq!(img["nested"]["L"][0]["N"], "15550104477");
+        assert_eq!(img["fake"]["NULL"], "REDACTED", "a malformed value is searched");
+        assert_eq!(img["fakeN"]["N"], "REDACTED");
         assert_eq!(img["nested"]["L"][1]["S"], "REDACTED");
         assert_eq!(img["nested"]["L"][2]["NS"][0], "1234567");
     }

@@ -76,6 +76,25 @@ pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
     serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(EventError::BadRecords)
 }
 
+/// Checks, without processing it, that a payload is a stream event: it has a `Records`
+/// array, and unless it is empty some record names `aws:dynamodb` or `aws:kinesis` (the
+/// same rule [`crate::batch::Pipeline::process`] applies; this one only looks for the
+/// text, so it is cheap).
+pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
+    let records = split_event(payload)?;
+    let known = |r: &&RawValue| r.get().contains("\"aws:dynamodb\"") || r.get().contains("\"aws:kinesis\"");
+    if records.is_empty() || records.iter().any(known) {
+        return Ok(());
+    }
+    let seen = records
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+        .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
+        .next()
+        .unwrap_or_else(|| "missing".into());
+    Err(EventError::UnsupportedSource(seen))
+}
+
 #[derive(Deserialize)]
 struct UserIdentity<'a> {
     #[serde(rename = "principalId", borrow, default)]
@@ -277,9 +296,31 @@ fn reborrow<'s>(r: &'s RawRecord<'_>) -> RawRecord<'s> {
 }
 
 fn parse_error(what: &str, e: &serde_json::Error) -> RecordError {
-    // serde_json's messages name the offending token type and position, never its text
-    // beyond an unknown variant name (an attribute type tag), so they carry no PII.
-    RecordError::new(ErrorKind::Parse, format!("{what} is malformed: {e}"))
+    RecordError::new(ErrorKind::Parse, format!("{what} is malformed: {}", without_values(&e.to_string())))
+}
+
+/// A serde_json message with every quoted or back-quoted part replaced by `…`: those
+/// parts are values (or attribute type tags) from the record, which may be PII.
+pub fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    out.push('…');
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn build_change<'s>(rec: RawRecord<'s>, seq: Cow<'s, str>, unit_shift: i32) -> Result<Change<'s>, RecordError> {
@@ -389,6 +430,16 @@ mod tests {
     }
 
     #[test]
+    fn checks() {
+        assert!(check_event(br#"{"Records":[]}"#).is_ok());
+        assert!(check_event(br#"{"Records":[{"eventSource":"aws:kinesis"}]}"#).is_ok());
+        assert!(
+            matches!(check_event(br#"{"Records":[{"eventSource":"aws:sqs"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "aws:sqs")
+        );
+        assert!(matches!(check_event(br#"{"x":1}"#), Err(EventError::NoRecords)));
+    }
+
+    #[test]
     fn dynamodb_record_seconds() {
         let r = raw(r#"{"eventID":"e1","eventName":"REMOVE","eventSource":"aws:dynamodb",
             "eventSourceARN":"arn:aws:dynamodb:eu-west-1:1:table/demand/stream/2026","userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
@@ -443,6 +494,19 @@ mod tests {
             let err = receive(&r).and_then(|rec| rec.change().map(|_| ()));
             assert_eq!(err.map_err(|e| e.kind), Err(ErrorKind::Parse), "{c}");
         }
+    }
+
+    #[test]
+    fn parse_messages_carry_no_values() {
+        let r = raw(
+            r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"REMOVE","dynamodb":{"ApproximateCreationDateTime":1,
+            "SequenceNumber":"1","OldImage":{"a":{"NULL":"ana@example.com"},"b":{"S":5550104477}}}}"#,
+        );
+        let e = receive(&r).and_then(|rec| rec.change().map(|_| ())).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Parse);
+        assert!(!e.message.contains("ana@") && !e.message.contains("5550104477"), "{}", e.message);
+        assert!(e.message.contains("OldImage") && e.message.contains("line"), "{}", e.message);
+        assert_eq!(without_values("unknown variant `ana@x.com`, expected `S`"), "unknown variant `…`, expected `…`");
     }
 
     #[test]

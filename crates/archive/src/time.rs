@@ -156,6 +156,14 @@ pub fn format_millis(ms: i64) -> String {
     format!("{date}T{h:02}:{m:02}:{s:02}.{f:03}Z")
 }
 
+/// The wall-clock time in epoch milliseconds.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// The largest timestamp accepted: 9999-12-31T23:59:59.999Z.
 pub const MAX_MILLIS: i64 = 253_402_300_799_999;
 /// The smallest timestamp accepted: 0000-01-01T00:00:00Z.

@@ -13,8 +13,9 @@ use dmd_archive::batch::{deliver, Batch, BatchResponse, Pipeline, Summary};
 use dmd_archive::config::{check_bucket, Settings};
 use dmd_archive::item::RecordType;
 use dmd_archive::sink::{LocalDir, ObjectSink};
-use dmd_archive::source::{split_event, Source};
+use dmd_archive::source::{check_event, Source};
 use dmd_archive::synth;
+use dmd_archive::time::now_millis;
 use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
@@ -259,7 +260,7 @@ fn check_all(inputs: &[Input], workers: usize) -> Result<()> {
                 s.spawn(move || -> Result<()> {
                     for input in part {
                         let payload = input.read()?;
-                        split_event(&payload).with_context(|| input.name())?;
+                        check_event(&payload).with_context(|| input.name())?;
                     }
                     Ok(())
                 })
@@ -333,11 +334,4 @@ async fn archive_to<S: ObjectSink>(
         writeln!(lock)?;
     }
     Ok(code)
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

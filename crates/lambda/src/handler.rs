@@ -12,6 +12,9 @@ use serde_json::value::RawValue;
 use crate::config::Config;
 use crate::report::{FailedFile, Report};
 
+/// The wall-clock time in epoch milliseconds.
+pub use dmd_archive::time::now_millis;
+
 /// Time kept after the last write is abandoned, to build and send the answer.
 pub const ANSWER_RESERVE: Duration = Duration::from_millis(500);
 
@@ -163,14 +166,6 @@ impl<S: ObjectSink> ObjectSink for CutOff<'_, S> {
             }),
         }
     }
-}
-
-/// The wall-clock time in epoch milliseconds.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Deadlines below this (2001-09-09 in epoch milliseconds) are not wall-clock times.
