@@ -51,9 +51,12 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 .PHONY: test
-test: venv bins lint ## Install what the tests need, start the servers, run every test.
+test: venv lint ## Install what the tests need, start the servers, run every test.
+	# Binaries and tests in one build, so that both get the same features and the tests
+	# compile nothing again.
+	$(CARGO) build --workspace --bins --tests
 	tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
-	$(MAKE) test-deploy
+	$(MAKE) test-deploy TEST_BINS=
 
 # Further targets by topic (deployment, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))

@@ -7,6 +7,8 @@ SAM ?= sam
 LAMBDA_ARCH ?= arm64
 LAMBDA_ARCH_FLAG := $(if $(filter x86_64 x86-64,$(LAMBDA_ARCH)),--x86-64,--arm64)
 LAMBDA_TARGET := $(if $(filter x86_64 x86-64,$(LAMBDA_ARCH)),x86_64,aarch64)-unknown-linux-gnu
+# What the tests need built first; `make test` builds it itself and sets this empty.
+TEST_BINS ?= bins
 PYTEST_ATHENA := $(PY) -m pytest -c tests/athena/pytest.ini
 # cargo-lambda and zig, its linker, come with `make venv`; an install of your own on
 # PATH works too.
@@ -42,11 +44,11 @@ lint-template: venv ## cfn-lint template.yaml; check its Glue tables against the
 	$(VENV)/bin/cfn-lint template.yaml
 
 .PHONY: test-template
-test-template: venv bins ## Template: cfn-lint before and after the SAM transform, settings, Glue tables, projection.
+test-template: venv $(TEST_BINS) ## Template: cfn-lint before and after the SAM transform, settings, Glue tables, projection.
 	$(PYTEST_ATHENA) tests/athena/test_template.py tests/athena/test_projection.py
 
 .PHONY: test-athena
-test-athena: venv bins ## Athena compatibility: the tables' DDL and docs/athena.md's queries in Spark (Hive SerDe).
+test-athena: venv $(TEST_BINS) ## Athena compatibility: the tables' DDL and docs/athena.md's queries in Spark (Hive SerDe).
 	$(PYTEST_ATHENA) tests/athena/test_athena_queries.py
 
 .PHONY: test-deploy
