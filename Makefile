@@ -50,10 +50,10 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Binaries and tests are built in one go, so that both get the same features and the
+# tests compile nothing again.
 .PHONY: test
 test: venv lint ## Install what the tests need, start the servers, run every test.
-	# Binaries and tests in one build, so that both get the same features and the tests
-	# compile nothing again.
 	$(CARGO) build --workspace --bins --tests
 	tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
 	$(MAKE) test-deploy TEST_BINS=
