@@ -507,14 +507,11 @@ fn encode_record(
                 }
             },
             Column::ReferenceId => {
-                let part = |a: &str| match cols.field(a) {
-                    Some(Field::Str(s)) => *s,
-                    _ => "",
-                };
-                let (e, s, f) = (part("eventId"), part("saleId"), part("fanId"));
+                // Written in place, without building the string.
+                let parts = cols.reference_parts();
                 put_some(out);
-                put_long(out, (e.len() + s.len() + f.len() + 2) as i64);
-                for (j, p) in [e, s, f].into_iter().enumerate() {
+                put_long(out, (parts.iter().map(|p| p.len()).sum::<usize>() + 2) as i64);
+                for (j, p) in parts.into_iter().enumerate() {
                     if j > 0 {
                         out.push(b'#');
                     }

@@ -238,16 +238,17 @@ impl Columns<'_, '_> {
         self.record_type.spec().index_of(attr).map(|i| &self.fields[i])
     }
 
-    /// `<eventId>#<saleId>#<fanId>` for demand records.
-    pub fn reference_id(&self) -> Option<String> {
-        if self.record_type != RecordType::Demand {
-            return None;
-        }
-        let part = |a: &str| match self.field(a) {
+    /// The parts of a demand's `reference_id`: eventId, saleId, fanId ("" where absent).
+    pub fn reference_parts(&self) -> [&str; 3] {
+        ["eventId", "saleId", "fanId"].map(|a| match self.field(a) {
             Some(Field::Str(s)) => *s,
             _ => "",
-        };
-        Some(format!("{}#{}#{}", part("eventId"), part("saleId"), part("fanId")))
+        })
+    }
+
+    /// `<eventId>#<saleId>#<fanId>` for demand records.
+    pub fn reference_id(&self) -> Option<String> {
+        (self.record_type == RecordType::Demand).then(|| self.reference_parts().join("#"))
     }
 }
 
