@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use dmd_archive::batch::BatchResponse;
+use dmd_archive::BatchResponse;
 use dmd_lambda::{Archiver, Config, HandlerError, Outcome};
 use dmd_s3::{S3Options, S3Sink};
 

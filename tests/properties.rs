@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use dmd_archive::avro::Codec;
-use dmd_archive::batch::{deliver, Pipeline};
 use dmd_archive::config::Settings;
+use dmd_archive::deliver::{deliver, Deadline};
+use dmd_archive::envelope::Source;
 use dmd_archive::sink::Memory;
-use dmd_archive::source::Source;
 use dmd_archive::synth::{self, Expected};
+use dmd_archive::Pipeline;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -43,7 +44,7 @@ fn run(opts: &synth::Options, codec: Codec, refuse_every: u64) -> (Vec<synth::Tr
         truth.extend(g.truth);
         let batch = pipeline.process(g.json.as_bytes(), 1_795_000_000_000).expect("a stream event");
         keys.extend(batch.files.iter().map(|f| f.key.clone()));
-        let delivery = rt.block_on(deliver(sink.as_ref(), batch.files, 4, None)).expect("reportable");
+        let delivery = rt.block_on(deliver(sink.as_ref(), batch.files, 4, None));
         for f in delivery.answer.batch_item_failures {
             places.entry(f.item_identifier).or_default().push(Place::Retry);
         }
@@ -149,7 +150,7 @@ fn the_answer_is_what_lambda_expects() {
     let batch = pipeline.process(g.json.as_bytes(), 0).expect("event");
     let sink = Memory::refusing(|_| true);
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let delivery = rt.block_on(deliver(&sink, batch.files, 2, None)).expect("reportable");
+    let delivery = rt.block_on(deliver(&sink, batch.files, 2, None));
     let json = serde_json::to_string(&delivery.answer).expect("json");
     let parsed: aws_lambda_events::streams::DynamoDbEventResponse = serde_json::from_str(&json).expect("lambda shape");
     let ids: Vec<String> =
@@ -170,7 +171,7 @@ fn a_failed_group_reports_exactly_its_records() {
         move |k| k == key
     });
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let delivery = rt.block_on(deliver(&sink, batch.files, 3, None)).expect("reportable");
+    let delivery = rt.block_on(deliver(&sink, batch.files, 3, None));
     let ids: Vec<String> = delivery.answer.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     let want: Vec<String> = victim.records.iter().map(|(_, s)| s.clone().expect("seq")).collect();
     assert_eq!(ids, want);
@@ -196,7 +197,8 @@ fn a_passed_deadline_starts_no_write_and_reports_everything() {
     let sink = Memory::new();
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let past = std::time::Instant::now();
-    let delivery = rt.block_on(deliver(&sink, batch.files, 3, Some(past))).expect("reportable");
+    let delivery =
+        rt.block_on(deliver(&sink, batch.files, 3, Some(Deadline { at: past, margin: std::time::Duration::ZERO })));
     assert!(sink.objects().is_empty());
     assert_eq!(delivery.answer.batch_item_failures.len(), 40);
 }
@@ -212,8 +214,9 @@ fn compression_threads_do_not_change_a_byte() {
         let a = one.process(g.json.as_bytes(), 1_795_000_000_000).expect("event");
         let b = four.process(g.json.as_bytes(), 1_795_000_000_000).expect("event");
         assert!(a.files.len() > 8, "enough groups to spread");
-        let files =
-            |x: &dmd_archive::batch::Batch| x.files.iter().map(|f| (f.key.clone(), f.body.clone())).collect::<Vec<_>>();
+        let files = |x: &dmd_archive::pipeline::Batch| {
+            x.files.iter().map(|f| (f.key.clone(), f.body.clone())).collect::<Vec<_>>()
+        };
         assert_eq!(files(&a), files(&b), "{}", codec.name());
     }
 }

@@ -4,10 +4,11 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dmd_archive::avro::Codec;
-use dmd_archive::batch::Pipeline;
 use dmd_archive::config::Settings;
-use dmd_archive::source::{receive, split_event, Source};
+use dmd_archive::envelope::{split_event, Source};
+use dmd_archive::record::receive;
 use dmd_archive::synth;
+use dmd_archive::Pipeline;
 
 fn payload(source: Source) -> String {
     let opts = synth::Options { records: 1000, batch: 1000, source, seed: 42, bad_percent: 0 };
@@ -24,7 +25,11 @@ fn stages(c: &mut Criterion) {
         g.bench_function("parse", |b| {
             b.iter(|| {
                 let raws = split_event(json.as_bytes()).unwrap_or_default();
-                raws.iter().filter(|r| receive(r).and_then(|rec| rec.change().map(|c| c.image.0.len())).is_ok()).count()
+                raws.iter()
+                    .filter(|r| {
+                        receive(r).map_err(|r| r.error).and_then(|rec| rec.change().map(|c| c.image.0.len())).is_ok()
+                    })
+                    .count()
             })
         });
         for codec in Codec::ALL {

@@ -1,4 +1,4 @@
-//! DynamoDB attribute values, parsed without copying, and their plain JSON text.
+//! DynamoDB attribute values, parsed without copying, and JSON string literals.
 //!
 //! The stream carries items in DynamoDB's typed JSON (`{"S": "x"}`, `{"N": "1.5"}`, ...).
 //! Strings borrow from the event buffer where JSON escapes allow it, numbers keep their
@@ -11,8 +11,6 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-
-use crate::scrub;
 
 /// A JSON string of the event, borrowed when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,101 +177,6 @@ pub fn is_json_number(s: &str) -> bool {
     i == b.len()
 }
 
-/// How strings are written into plain JSON text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StringMode {
-    /// As they are.
-    Keep,
-    /// Every string that contains an e-mail address or a phone number becomes `REDACTED`
-    /// (the PII rule for deleted items).
-    Scrub,
-}
-
-/// The redaction marker of the contract.
-pub const REDACTED: &str = "REDACTED";
-
-/// Writes the plain JSON text of a top-level attribute value: a string as it is (not
-/// quoted), a number with its exact digits, `true`/`false`, `null`, base64 text for
-/// binary, and JSON for maps, lists and sets.
-pub fn write_plain(v: &AttrValue<'_>, mode: StringMode, out: &mut Vec<u8>) {
-    match v {
-        AttrValue::S(s) | AttrValue::B(s) => out.extend_from_slice(scrubbed(s.as_str(), mode).as_bytes()),
-        other => write_json(other, mode, out),
-    }
-}
-
-fn scrubbed(s: &str, mode: StringMode) -> &str {
-    if mode == StringMode::Scrub && scrub::contains_pii(s) {
-        REDACTED
-    } else {
-        s
-    }
-}
-
-fn write_json(v: &AttrValue<'_>, mode: StringMode, out: &mut Vec<u8>) {
-    match v {
-        AttrValue::S(s) | AttrValue::B(s) => write_json_str(scrubbed(s.as_str(), mode), out),
-        AttrValue::N(n) => out.extend_from_slice(n.0.as_bytes()),
-        AttrValue::BOOL(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        AttrValue::NULL(_) => out.extend_from_slice(b"null"),
-        AttrValue::SS(xs) | AttrValue::BS(xs) => {
-            out.push(b'[');
-            for (i, s) in xs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_str(scrubbed(s.as_str(), mode), out);
-            }
-            out.push(b']');
-        }
-        AttrValue::NS(xs) => {
-            out.push(b'[');
-            for (i, n) in xs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(n.0.as_bytes());
-            }
-            out.push(b']');
-        }
-        AttrValue::L(xs) => {
-            out.push(b'[');
-            for (i, x) in xs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(x, mode, out);
-            }
-            out.push(b']');
-        }
-        AttrValue::M(item) => {
-            out.push(b'{');
-            let mut seen_redacted = 0usize;
-            for (i, (k, x)) in item.0.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                let key = k.as_str();
-                if mode == StringMode::Scrub && scrub::contains_pii(key) {
-                    // A map key can carry PII too; numbered so that the object keeps
-                    // distinct keys.
-                    seen_redacted += 1;
-                    if seen_redacted == 1 {
-                        write_json_str(REDACTED, out);
-                    } else {
-                        write_json_str(&format!("{REDACTED}_{seen_redacted}"), out);
-                    }
-                } else {
-                    write_json_str(key, out);
-                }
-                out.push(b':');
-                write_json(x, mode, out);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
 /// Writes `s` as a JSON string literal.
 pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -307,55 +210,6 @@ pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plain(json: &str, mode: StringMode) -> String {
-        let v: AttrValue = serde_json::from_str(json).expect("attribute value");
-        let mut out = Vec::new();
-        write_plain(&v, mode, &mut out);
-        String::from_utf8(out).expect("utf-8")
-    }
-
-    #[test]
-    fn plain_text_of_each_type() {
-        assert_eq!(plain(r#"{"S":"a \"b\""}"#, StringMode::Keep), "a \"b\"");
-        assert_eq!(
-            plain(r#"{"N":"12345678901234567890.123456789012345678"}"#, StringMode::Keep),
-            "12345678901234567890.123456789012345678"
-        );
-        assert_eq!(plain(r#"{"BOOL":true}"#, StringMode::Keep), "true");
-        assert_eq!(plain(r#"{"NULL":true}"#, StringMode::Keep), "null");
-        assert_eq!(plain(r#"{"B":"AAEC"}"#, StringMode::Keep), "AAEC");
-        assert_eq!(plain(r#"{"SS":["a","b"]}"#, StringMode::Keep), r#"["a","b"]"#);
-        assert_eq!(plain(r#"{"NS":["1","2.50"]}"#, StringMode::Keep), "[1,2.50]");
-        assert_eq!(plain(r#"{"BS":["AA=="]}"#, StringMode::Keep), r#"["AA=="]"#);
-        assert_eq!(
-            plain(r#"{"M":{"z":{"N":"1"},"a":{"L":[{"S":"x\ny"},{"NULL":true}]}}}"#, StringMode::Keep),
-            r#"{"z":1,"a":["x\ny",null]}"#
-        );
-    }
-
-    #[test]
-    fn plain_text_is_json_for_containers() {
-        let text =
-            plain(r#"{"M":{"q":{"S":"\u0001\t\\"},"l":{"L":[{"M":{}},{"SS":["\"quoted\""]}]}}}"#, StringMode::Keep);
-        let back: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(back["q"], "\u{1}\t\\");
-        assert_eq!(back["l"][1][0], "\"quoted\"");
-    }
-
-    #[test]
-    fn scrub_reaches_every_depth_and_keys() {
-        let text = plain(
-            r#"{"M":{"contact":{"S":"ana@example.com"},"at":{"S":"2026-11-19T10:15:30Z"},
-                "deep":{"L":[{"SS":["call +1 555 010 4477","ok"]}]},"bob@example.com":{"BOOL":true}}}"#,
-            StringMode::Scrub,
-        );
-        assert_eq!(
-            text,
-            r#"{"contact":"REDACTED","at":"2026-11-19T10:15:30Z","deep":[["REDACTED","ok"]],"REDACTED":true}"#
-        );
-        assert_eq!(plain(r#"{"S":"mail me: a.b@example.org"}"#, StringMode::Scrub), "REDACTED");
-    }
 
     #[test]
     fn rejects_bad_values() {

@@ -2,29 +2,42 @@
 //! Kinesis Data Streams) in; Avro data files, JSON Lines error files and the partial
 //! batch response out. Nothing here talks to AWS; outputs go through [`sink::ObjectSink`].
 //!
+//! [`Pipeline::run`] is the one entry; `docs/architecture.md` draws the path of a record
+//! through the modules below.
+//!
 //! ```no_run
-//! use dmd_archive::{batch::{deliver, Pipeline, Summary}, config::Settings, sink::LocalDir};
+//! use dmd_archive::{Limits, LocalDir, Pipeline, Settings, SystemClock};
 //! # async fn run() -> anyhow::Result<()> {
 //! let pipeline = Pipeline::new(Settings::from_env()?)?;
 //! let payload = std::fs::read("events/dynamodb-batch.json")?;
-//! let batch = pipeline.process(&payload, 1_763_547_330_000)?;
-//! let delivery = deliver(&LocalDir::new("archive"), batch.files, 8, None).await?;
-//! println!("{}", serde_json::to_string(&delivery.answer)?);
+//! let outcome = pipeline.run(&payload, &SystemClock, &LocalDir::new("archive"), Limits::default()).await?;
+//! println!("{}", serde_json::to_string(&outcome.answer)?);
 //! # Ok(()) }
 //! ```
 
 pub mod attr;
 pub mod avro;
-pub mod batch;
 pub mod config;
+pub mod convert;
+pub mod data_file;
+pub mod deliver;
+pub mod envelope;
 pub mod error;
-pub mod item;
-pub mod scrub;
+pub mod error_file;
+pub mod group;
+pub mod keys;
+pub mod pii;
+pub mod pipeline;
+pub mod record;
+pub mod record_type;
 pub mod sink;
-pub mod source;
+pub mod summary;
 pub mod synth;
 pub mod time;
 
-pub use batch::{deliver, BatchResponse, Pipeline, Summary};
 pub use config::Settings;
+pub use deliver::{BatchResponse, Deadline};
 pub use error::{ErrorKind, EventError};
+pub use pipeline::{Clock, FixedClock, Limits, Outcome, Pipeline, SystemClock};
+pub use sink::{LocalDir, Memory, ObjectSink};
+pub use summary::Summary;

@@ -20,6 +20,13 @@ pub struct SinkError {
     pub transient: bool,
 }
 
+impl SinkError {
+    /// A failure that retrying later may mend.
+    pub fn transient(key: &str, message: impl Into<String>) -> SinkError {
+        SinkError { key: key.to_owned(), message: message.into(), transient: true }
+    }
+}
+
 /// Stores whole objects under keys. Implementations retry transient failures
 /// themselves; an error is final for this invocation.
 pub trait ObjectSink: Send + Sync {

@@ -7,9 +7,9 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::envelope::Source;
 use crate::error::ErrorKind;
-use crate::item::RecordType;
-use crate::source::Source;
+use crate::record_type::RecordType;
 use crate::time::{format_millis, Date};
 
 /// What to generate.

@@ -9,13 +9,11 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use dmd_archive::batch::{deliver, Batch, BatchResponse, Pipeline, Summary};
 use dmd_archive::config::{check_bucket, Settings};
-use dmd_archive::item::RecordType;
+use dmd_archive::envelope::{check_event, Source};
+use dmd_archive::record_type::RecordType;
 use dmd_archive::sink::{LocalDir, ObjectSink};
-use dmd_archive::source::{check_event, Source};
-use dmd_archive::synth;
-use dmd_archive::time::now_millis;
+use dmd_archive::{synth, BatchResponse, Limits, Pipeline, Summary, SystemClock};
 use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
@@ -214,7 +212,7 @@ fn archive(
     events: &[PathBuf],
 ) -> Result<ExitCode> {
     let settings = Settings::from_env()?;
-    let pipeline = Pipeline::new(settings).map_err(|e| anyhow::anyhow!("built-in schemas: {e}"))?;
+    let pipeline = Pipeline::new(settings)?;
     let mut inputs = Vec::with_capacity(events.len());
     for p in events {
         if p == Path::new("-") {
@@ -236,16 +234,16 @@ fn archive(
     }
     let inputs: Vec<Arc<Input>> = inputs.into_iter().map(Arc::new).collect();
     let pipeline = Arc::new(pipeline);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(jobs.max(1)).enable_all().build()?;
     match bucket {
         Some(name) => {
             check_bucket("--bucket", &name)?;
             let sink = rt.block_on(dmd_archive_s3(&name))?;
-            rt.block_on(archive_to(pipeline, &sink, concurrency, inputs, jobs))
+            rt.block_on(archive_to(pipeline, Arc::new(sink), concurrency, inputs, jobs))
         }
         None => {
             let dir = out.unwrap_or_else(|| PathBuf::from("archive"));
-            rt.block_on(archive_to(pipeline, &LocalDir::new(dir), concurrency, inputs, jobs))
+            rt.block_on(archive_to(pipeline, Arc::new(LocalDir::new(dir)), concurrency, inputs, jobs))
         }
     }
 }
@@ -286,49 +284,45 @@ struct Line<'a> {
     summary: &'a Summary,
 }
 
-/// Processes the inputs, `jobs` at a time (the CPU work on blocking threads), writes
-/// each batch's files, and prints the lines in input order.
-async fn archive_to<S: ObjectSink>(
+/// Runs the pipeline on the inputs, `jobs` at a time (each on a runtime worker thread),
+/// and prints the lines in input order.
+async fn archive_to<S: ObjectSink + 'static>(
     pipeline: Arc<Pipeline>,
-    sink: &S,
+    sink: Arc<S>,
     concurrency: usize,
     inputs: Vec<Arc<Input>>,
     jobs: usize,
 ) -> Result<ExitCode> {
+    let limits = Limits { concurrency, deadline: None };
     let mut done = futures::stream::iter(inputs)
         .map(|input| {
-            let pipeline = Arc::clone(&pipeline);
-            async move {
-                let name = input.name();
-                let batch = tokio::task::spawn_blocking(move || -> Result<Batch> {
-                    let payload = input.read()?;
-                    pipeline.process(&payload, now_millis()).with_context(|| input.name())
-                })
-                .await
-                .context("a worker thread failed")??;
-                let (records, source, error_types) = (batch.records, batch.source, batch.error_types.clone());
-                let delivered = deliver(sink, batch.files, concurrency, None).await;
-                anyhow::Ok((name, records, source, error_types, delivered))
-            }
+            let (pipeline, sink) = (Arc::clone(&pipeline), Arc::clone(&sink));
+            tokio::spawn(async move {
+                let payload = input.read()?;
+                let outcome =
+                    pipeline.run(&payload, &SystemClock, sink.as_ref(), limits).await.with_context(|| input.name())?;
+                anyhow::Ok((input.name(), outcome))
+            })
         })
-        .buffered(jobs);
+        .buffered(jobs.max(1));
     let stdout = std::io::stdout();
     let mut code = ExitCode::SUCCESS;
     while let Some(result) = done.next().await {
-        let (name, records, source, error_types, delivered) = result?;
-        let delivery = delivered.unwrap_or_else(|e| {
-            eprintln!("dmd: {name}: {e}");
+        let (name, outcome) = result.context("a worker task failed")??;
+        if outcome.unreportable() > 0 {
+            eprintln!(
+                "dmd: {name}: {} record(s) could not be written and have no sequence number to report",
+                outcome.unreportable()
+            );
             code = ExitCode::from(1);
-            e.delivery
-        });
-        for f in &delivery.failed {
+        }
+        for f in &outcome.delivery.failed {
             eprintln!("dmd: {name}: {}", f.error);
         }
-        if !delivery.answer.batch_item_failures.is_empty() {
+        if !outcome.answer.batch_item_failures.is_empty() {
             code = ExitCode::from(1);
         }
-        let summary = Summary::new(source, records, &error_types, &delivery);
-        let line = Line { answer: &delivery.answer, event: name, summary: &summary };
+        let line = Line { answer: &outcome.answer, event: name, summary: &outcome.summary };
         let mut lock = stdout.lock();
         serde_json::to_writer(&mut lock, &line)?;
         writeln!(lock)?;

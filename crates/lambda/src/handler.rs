@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use dmd_archive::batch::{deliver, BatchResponse, Pipeline, Summary};
-use dmd_archive::error::EventError;
-use dmd_archive::sink::{ObjectSink, SinkError};
+use dmd_archive::sink::ObjectSink;
+use dmd_archive::{BatchResponse, Deadline, EventError, Limits, Pipeline, SystemClock};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
@@ -14,9 +13,6 @@ use crate::report::{FailedFile, Report};
 
 /// The wall-clock time in epoch milliseconds.
 pub use dmd_archive::time::now_millis;
-
-/// Time kept after the last write is abandoned, to build and send the answer.
-pub const ANSWER_RESERVE: Duration = Duration::from_millis(500);
 
 /// Why an invocation fails as a whole (Lambda then retries the entire batch).
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +56,7 @@ pub struct Archiver<S> {
 impl<S: ObjectSink> Archiver<S> {
     /// Fails only when the built-in Avro schemas do not load (a build defect).
     pub fn new(config: &Config, sink: S) -> anyhow::Result<Archiver<S>> {
-        let pipeline =
-            Pipeline::new(config.settings.clone()).map_err(|e| anyhow::anyhow!("built-in Avro schemas: {e}"))?;
+        let pipeline = Pipeline::new(config.settings.clone())?;
         let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "archiver".into());
         Ok(Archiver {
             pipeline,
@@ -97,11 +92,8 @@ impl<S: ObjectSink> Archiver<S> {
         outcome.map(|o| o.answer)
     }
 
-    /// Processes `payload` and writes its files. No write starts once less than the
-    /// deadline margin is left before `deadline`, and a write still running shortly
-    /// before it is abandoned: the records of those files are reported in
-    /// `batchItemFailures`, so the answer still goes out before Lambda ends the
-    /// invocation.
+    /// Runs the pipeline on `payload` within `deadline` (see [`Deadline`] for the policy)
+    /// and builds the invocation's report.
     pub async fn handle(
         &self,
         payload: &[u8],
@@ -109,17 +101,12 @@ impl<S: ObjectSink> Archiver<S> {
         request_id: &str,
     ) -> Result<Outcome, HandlerError> {
         let started = Instant::now();
-        let batch = self.pipeline.process(payload, now_millis())?;
-        let (source, records, error_types, oldest) =
-            (batch.source, batch.records, batch.error_types.clone(), batch.oldest_change);
-        let start_writes_by = deadline.map(|d| d.checked_sub(self.deadline_margin).unwrap_or(started));
-        let cut_off = deadline.map(|d| d.checked_sub(ANSWER_RESERVE).unwrap_or(started));
-        let sink = CutOff { inner: &self.sink, at: cut_off };
-        let (delivery, unreportable) = match deliver(&sink, batch.files, self.concurrency, start_writes_by).await {
-            Ok(d) => (d, None),
-            Err(u) => (u.delivery, Some(u.count)),
+        let limits = Limits {
+            concurrency: self.concurrency,
+            deadline: deadline.map(|at| Deadline { at, margin: self.deadline_margin }),
         };
-        for f in &delivery.failed {
+        let outcome = self.pipeline.run(payload, &SystemClock, &self.sink, limits).await?;
+        for f in &outcome.delivery.failed {
             if f.error.transient {
                 tracing::error!(key = %f.key, records = f.records, error = %f.error.message,
                     "file not written after retries; its records are in batchItemFailures");
@@ -128,42 +115,19 @@ impl<S: ObjectSink> Archiver<S> {
                     "file refused by S3 (check the bucket, its policy and the function's role); its records are in batchItemFailures");
             }
         }
-        let summary = Summary::new(source, records, &error_types, &delivery);
-        let oldest_change_age_ms =
-            oldest.filter(|_| summary.archived_records() > 0).map(|t| now_millis().saturating_sub(t));
+        let unreportable = outcome.unreportable();
         let report = Report {
             request_id: request_id.to_owned(),
             function_name: self.function_name.clone(),
-            summary,
-            failures: delivery.failed.iter().map(FailedFile::of).collect(),
+            failures: outcome.delivery.failed.iter().map(FailedFile::of).collect(),
+            summary: outcome.summary,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            oldest_change_age_ms,
-            failed_invocation: unreportable.is_some(),
+            oldest_change_age_ms: outcome.oldest_change_age_ms,
+            failed_invocation: unreportable > 0,
         };
         match unreportable {
-            Some(count) => Err(HandlerError::Unreportable { count, report: Box::new(report) }),
-            None => Ok(Outcome { answer: delivery.answer, report }),
-        }
-    }
-}
-
-/// A sink whose writes are abandoned at a point in time.
-struct CutOff<'s, S> {
-    inner: &'s S,
-    at: Option<Instant>,
-}
-
-impl<S: ObjectSink> ObjectSink for CutOff<'_, S> {
-    async fn put(&self, key: &str, body: bytes::Bytes, content_type: &'static str) -> Result<(), SinkError> {
-        let write = self.inner.put(key, body, content_type);
-        let Some(at) = self.at else { return write.await };
-        match tokio::time::timeout_at(at.into(), write).await {
-            Ok(r) => r,
-            Err(_) => Err(SinkError {
-                key: key.to_owned(),
-                message: "abandoned: the invocation is about to time out".into(),
-                transient: true,
-            }),
+            0 => Ok(Outcome { answer: outcome.answer, report }),
+            count => Err(HandlerError::Unreportable { count, report: Box::new(report) }),
         }
     }
 }

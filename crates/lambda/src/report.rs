@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use dmd_archive::batch::{NotWritten, Summary};
+use dmd_archive::deliver::NotWritten;
+use dmd_archive::Summary;
 use serde::Serialize;
 use serde_json::{json, Value};
 

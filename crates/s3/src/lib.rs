@@ -4,13 +4,13 @@
 //! worth another try.
 //!
 //! ```no_run
-//! use dmd_archive::batch::{deliver, Pipeline};
+//! use dmd_archive::{Limits, Pipeline, SystemClock};
 //! use dmd_s3::{S3Options, S3Sink};
 //! # async fn run() -> anyhow::Result<()> {
 //! let sink = S3Sink::new(S3Options::from_env("dmd-archive")?).await;
 //! let pipeline = Pipeline::new(dmd_archive::Settings::from_env()?)?;
-//! let batch = pipeline.process(&std::fs::read("events/dynamodb-batch.json")?, 1_763_547_330_000)?;
-//! let delivery = deliver(&sink, batch.files, 8, None).await?;
+//! let payload = std::fs::read("events/dynamodb-batch.json")?;
+//! let outcome = pipeline.run(&payload, &SystemClock, &sink, Limits::default()).await?;
 //! # Ok(()) }
 //! ```
 

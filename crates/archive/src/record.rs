@@ -1,5 +1,7 @@
-//! Stream records in: the Lambda event envelope, DynamoDB Streams records and Kinesis
-//! records that carry DynamoDB change records, parsed one record at a time.
+//! Stream records in: DynamoDB Streams records and Kinesis records that carry DynamoDB
+//! change records, parsed one record at a time into a [`Change`], or rejected with what
+//! the error file needs (the record as a [`Sensitive`] body and whether it may be a
+//! deletion).
 //!
 //! `aws_lambda_events` would parse the whole batch at once (one bad record fails them
 //! all) and read `ApproximateCreationDateTime` as float seconds, which is wrong for
@@ -9,91 +11,18 @@
 //! <https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html>.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::attr::{Item, Text};
-use crate::error::{ErrorKind, EventError, RecordError};
+use crate::envelope::Source;
+use crate::error::{ErrorKind, RecordError};
+use crate::pii::failed::{Body, Declared};
+use crate::pii::{FailedRecord, Sensitive};
+use crate::record_type::RecordType;
 use crate::time::{Decimal, MAX_MILLIS, MIN_MILLIS};
-
-/// Where a batch comes from, detected from `Records[*].eventSource`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    DynamoDb,
-    Kinesis,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::DynamoDb => "aws:dynamodb",
-            Source::Kinesis => "aws:kinesis",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Source> {
-        match s {
-            "aws:dynamodb" => Some(Source::DynamoDb),
-            "aws:kinesis" => Some(Source::Kinesis),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "Records", borrow, default)]
-    records: Option<&'a RawValue>,
-}
-
-/// Splits a Lambda event into its records, each still unparsed JSON text. Fails only
-/// when the payload is not a stream event at all.
-pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
-    // serde reads a struct from a JSON array too; a stream event is an object.
-    if payload.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'{') {
-        return match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-            Ok(_) => Err(EventError::NoRecords),
-            Err(e) => Err(EventError::NotJson(e)),
-        };
-    }
-    let env: Envelope<'_> = serde_json::from_slice(payload).map_err(|e| {
-        if e.is_data() {
-            EventError::NoRecords
-        } else {
-            EventError::NotJson(e)
-        }
-    })?;
-    let records = env.records.ok_or(EventError::NoRecords)?;
-    serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(EventError::BadRecords)
-}
-
-/// Checks, without processing it, that a payload is a stream event: it has a `Records`
-/// array, and unless it is empty some record names `aws:dynamodb` or `aws:kinesis` (the
-/// same rule [`crate::batch::Pipeline::process`] applies; this one only looks for the
-/// text, so it is cheap).
-pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
-    let records = split_event(payload)?;
-    let known = |r: &&RawValue| r.get().contains("\"aws:dynamodb\"") || r.get().contains("\"aws:kinesis\"");
-    if records.is_empty() || records.iter().any(known) {
-        return Ok(());
-    }
-    let seen = records
-        .iter()
-        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
-        .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
-        .next()
-        .unwrap_or_else(|| "missing".into());
-    Err(EventError::UnsupportedSource(seen))
-}
 
 #[derive(Deserialize)]
 struct UserIdentity<'a> {
@@ -197,12 +126,15 @@ pub struct Change<'a> {
     pub image: Item<'a>,
 }
 
-/// What is known of a stream record before (or without) its change: enough to label an
-/// error and to report the record for a retry.
-#[derive(Debug, Clone, Default)]
-pub struct Salvaged {
+/// A record that cannot be archived: why, what is known of it, and the record itself on
+/// its way to the error file.
+#[derive(Debug)]
+pub struct Rejected {
+    pub error: RecordError,
+    pub record_type: Option<RecordType>,
     pub source: Option<Source>,
     pub sequence_number: Option<String>,
+    pub record: FailedRecord,
 }
 
 /// A stream record, first pass: its source and sequence number, and for Kinesis the
@@ -211,37 +143,53 @@ pub struct Received<'a> {
     pub source: Source,
     pub sequence_number: Option<Cow<'a, str>>,
     raw: RawRecord<'a>,
+    text: &'a RawValue,
     /// The decoded Kinesis data, which the change record borrows from.
-    pub decoded: Option<Vec<u8>>,
+    decoded: Option<Vec<u8>>,
 }
 
 /// The first step with one stream record: read its source and identifiers, and decode
 /// the Kinesis payload. A record that fails here is a `parse` error.
-pub fn receive(raw: &RawValue) -> Result<Received<'_>, RecordError> {
-    let rec: RawRecord<'_> = serde_json::from_str(raw.get()).map_err(|e| parse_error("the stream record", &e))?;
+pub fn receive(raw: &RawValue) -> Result<Received<'_>, Rejected> {
+    let rec: RawRecord<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| reject_raw(raw, parse_error("the stream record", &e), false))?;
     let source = match rec.event_source.as_ref().map(|s| s.as_str()) {
         Some(s) => Source::parse(s).ok_or_else(|| {
-            RecordError::new(ErrorKind::Parse, format!("eventSource {s:?} is neither aws:dynamodb nor aws:kinesis"))
+            let e = RecordError::new(ErrorKind::Parse, "eventSource is neither aws:dynamodb nor aws:kinesis");
+            reject_raw(raw, e, false)
         })?,
-        None => return Err(RecordError::new(ErrorKind::Parse, "the record has no eventSource")),
+        None => {
+            return Err(reject_raw(raw, RecordError::new(ErrorKind::Parse, "the record has no eventSource"), false))
+        }
     };
     match source {
         Source::DynamoDb => {
             let sequence_number = rec.dynamodb.as_ref().and_then(|d| d.sequence_number.as_ref()).map(|t| t.0.clone());
-            Ok(Received { source, sequence_number, raw: rec, decoded: None })
+            Ok(Received { source, sequence_number, raw: rec, text: raw, decoded: None })
         }
         Source::Kinesis => {
             let kin = rec.kinesis.as_ref();
             let sequence_number = kin.and_then(|k| k.sequence_number.as_ref()).map(|t| t.0.clone());
-            let data = kin
-                .and_then(|k| k.data.as_ref())
-                .ok_or_else(|| RecordError::new(ErrorKind::Parse, "the Kinesis record has no data"))?;
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(data.as_str().trim())
-                .map_err(|e| RecordError::new(ErrorKind::Parse, format!("kinesis.data is not base64: {e}")))?;
-            Ok(Received { source, sequence_number, raw: rec, decoded: Some(decoded) })
+            let Some(data) = kin.and_then(|k| k.data.as_ref()) else {
+                let e = RecordError::new(ErrorKind::Parse, "the Kinesis record has no data");
+                return Err(reject_raw(raw, e, true));
+            };
+            let decoded = base64::engine::general_purpose::STANDARD.decode(data.as_str().trim()).map_err(|e| {
+                reject_raw(raw, RecordError::new(ErrorKind::Parse, format!("kinesis.data is not base64: {e}")), true)
+            })?;
+            Ok(Received { source, sequence_number, raw: rec, text: raw, decoded: Some(decoded) })
         }
     }
+}
+
+/// A record rejected before its change could be read: treated as a deletion.
+fn reject_raw(raw: &RawValue, error: RecordError, kinesis: bool) -> Rejected {
+    let (source, sequence_number) = salvage(raw);
+    let bytes = Sensitive::new(raw.get().as_bytes().to_vec());
+    let body =
+        if kinesis || source == Some(Source::Kinesis) { Body::UndecodableKinesis(bytes) } else { Body::Change(bytes) };
+    let record = FailedRecord { body, declared: Declared::MaybeDeleted, record_type: None };
+    Rejected { error, record_type: None, source, sequence_number, record }
 }
 
 impl<'a> Received<'a> {
@@ -269,6 +217,35 @@ impl<'a> Received<'a> {
             .clone()
             .ok_or_else(|| RecordError::new(ErrorKind::Parse, "the record has no sequence number"))?;
         build_change(rec, seq, unit_shift)
+    }
+
+    /// The rejection of this record for `error`. The record is a deletion unless the
+    /// strict parser read its `eventName` as INSERT or MODIFY (a duplicate field is an
+    /// error there, so parsers that disagree on which one wins cannot hide a REMOVE).
+    pub fn reject(&self, error: RecordError, record_type: Option<RecordType>) -> Rejected {
+        let not_deleted =
+            |r: &RawRecord<'_>| matches!(r.event_name.as_ref().map(|t| t.as_str()), Some("INSERT" | "MODIFY"));
+        let (body, declared) = match &self.decoded {
+            None => (Body::Change(Sensitive::new(self.text.get().as_bytes().to_vec())), not_deleted(&self.raw)),
+            Some(bytes) => {
+                let strict = serde_json::from_slice::<RawRecord<'_>>(bytes).ok();
+                let object = bytes.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{');
+                let body = if object {
+                    Body::Change(Sensitive::new(bytes.clone()))
+                } else {
+                    Body::UndecodableKinesis(Sensitive::new(self.text.get().as_bytes().to_vec()))
+                };
+                (body, object && strict.as_ref().is_some_and(not_deleted))
+            }
+        };
+        let declared = if declared { Declared::NotDeleted } else { Declared::MaybeDeleted };
+        Rejected {
+            error,
+            record_type,
+            source: Some(self.source),
+            sequence_number: self.sequence_number.as_deref().map(str::to_owned),
+            record: FailedRecord { body, declared, record_type },
+        }
     }
 }
 
@@ -328,12 +305,7 @@ fn build_change<'s>(rec: RawRecord<'s>, seq: Cow<'s, str>, unit_shift: i32) -> R
         Some("INSERT") => ChangeType::Insert,
         Some("MODIFY") => ChangeType::Modify,
         Some("REMOVE") => ChangeType::Remove,
-        Some(other) => {
-            return Err(RecordError::new(
-                ErrorKind::Parse,
-                format!("eventName {other:?} is not INSERT, MODIFY or REMOVE"),
-            ))
-        }
+        Some(_) => return Err(RecordError::new(ErrorKind::Parse, "eventName is not INSERT, MODIFY or REMOVE")),
         None => return Err(RecordError::new(ErrorKind::Parse, "the record has no eventName")),
     };
     let change_id =
@@ -397,9 +369,9 @@ fn creation_millis(raw: &str, unit_shift: i32) -> Option<i64> {
 
 /// Reads what can be known of a record that failed to parse: its source and sequence
 /// number, from a lenient JSON view.
-pub fn salvage(raw: &RawValue) -> (Option<serde_json::Value>, Salvaged) {
+fn salvage(raw: &RawValue) -> (Option<Source>, Option<String>) {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(raw.get()) else {
-        return (None, Salvaged::default());
+        return (None, None);
     };
     let source = v.get("eventSource").and_then(|s| s.as_str()).and_then(Source::parse);
     let seq = |path: [&str; 2]| v.get(path[0]).and_then(|x| x.get(path[1])).and_then(|s| s.as_str()).map(str::to_owned);
@@ -408,7 +380,7 @@ pub fn salvage(raw: &RawValue) -> (Option<serde_json::Value>, Salvaged) {
         Some(Source::DynamoDb) => seq(["dynamodb", "SequenceNumber"]),
         None => seq(["dynamodb", "SequenceNumber"]).or_else(|| seq(["kinesis", "sequenceNumber"])),
     };
-    (Some(v), Salvaged { source, sequence_number })
+    (source, sequence_number)
 }
 
 #[cfg(test)]
@@ -417,26 +389,6 @@ mod tests {
 
     fn raw(s: &str) -> Box<RawValue> {
         RawValue::from_string(s.to_string()).expect("json")
-    }
-
-    #[test]
-    fn envelopes() {
-        assert_eq!(split_event(br#"{"Records":[{"a":1},{"b":2}]}"#).expect("event").len(), 2);
-        assert_eq!(split_event(br#"{"Records":[]}"#).expect("event").len(), 0);
-        assert!(matches!(split_event(br#"{"hello":"world"}"#), Err(EventError::NoRecords)));
-        assert!(matches!(split_event(br#"[1,2]"#), Err(EventError::NoRecords)));
-        assert!(matches!(split_event(br#"{"Records":{}}"#), Err(EventError::BadRecords(_))));
-        assert!(matches!(split_event(b"not json"), Err(EventError::NotJson(_))));
-    }
-
-    #[test]
-    fn checks() {
-        assert!(check_event(br#"{"Records":[]}"#).is_ok());
-        assert!(check_event(br#"{"Records":[{"eventSource":"aws:kinesis"}]}"#).is_ok());
-        assert!(
-            matches!(check_event(br#"{"Records":[{"eventSource":"aws:sqs"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "aws:sqs")
-        );
-        assert!(matches!(check_event(br#"{"x":1}"#), Err(EventError::NoRecords)));
     }
 
     #[test]
@@ -491,7 +443,7 @@ mod tests {
         ];
         for c in cases {
             let r = raw(c);
-            let err = receive(&r).and_then(|rec| rec.change().map(|_| ()));
+            let err = receive(&r).map_err(|r| r.error).and_then(|rec| rec.change().map(|_| ()));
             assert_eq!(err.map_err(|e| e.kind), Err(ErrorKind::Parse), "{c}");
         }
     }
@@ -502,7 +454,7 @@ mod tests {
             r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"REMOVE","dynamodb":{"ApproximateCreationDateTime":1,
             "SequenceNumber":"1","OldImage":{"a":{"NULL":"ana@example.com"},"b":{"S":5550104477}}}}"#,
         );
-        let e = receive(&r).and_then(|rec| rec.change().map(|_| ())).unwrap_err();
+        let e = receive(&r).map_err(|r| r.error).and_then(|rec| rec.change().map(|_| ())).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Parse);
         assert!(!e.message.contains("ana@") && !e.message.contains("5550104477"), "{}", e.message);
         assert!(e.message.contains("OldImage") && e.message.contains("line"), "{}", e.message);

@@ -1,61 +1,20 @@
-//! The Avro side: one schema per record type (`schemas/*.avsc`, loaded once), the
-//! binary encoding of a record straight from its typed columns, and the object container
-//! framing with its codecs.
-//!
-//! Records are encoded by a plan derived from the `.avsc` files rather than through
-//! `apache_avro::types::Value`: no per-record schema resolution, no intermediate values.
-//! `apache-avro` parses and checks the schemas here and reads the files back in `dmd cat`
-//! and the tests. See <https://avro.apache.org/docs/1.11.1/specification/>.
+//! One Avro schema per record type (`schemas/*.avsc`, loaded and checked once) and the
+//! encoding plan derived from it: a field that is missing, unknown or mistyped stops the
+//! start.
 
-use std::cell::RefCell;
-use std::str::FromStr;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-use crate::item::{FieldKind, RecordType};
+use crate::record_type::{FieldKind, RecordType};
 
 /// The schema texts, as kept in the repository.
 pub const SCHEMA_FILES: [(RecordType, &str); 4] = [
-    (RecordType::Demand, include_str!("../schemas/demand.avsc")),
-    (RecordType::Notification, include_str!("../schemas/notification.avsc")),
-    (RecordType::Event, include_str!("../schemas/event.avsc")),
-    (RecordType::Sale, include_str!("../schemas/sale.avsc")),
+    (RecordType::Demand, include_str!("../../schemas/demand.avsc")),
+    (RecordType::Notification, include_str!("../../schemas/notification.avsc")),
+    (RecordType::Event, include_str!("../../schemas/event.avsc")),
+    (RecordType::Sale, include_str!("../../schemas/sale.avsc")),
 ];
-
-/// An Avro file codec (`AVRO_CODEC`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Codec {
-    Null,
-    #[default]
-    Deflate,
-    Snappy,
-    Zstandard,
-}
-
-impl Codec {
-    pub const ALL: [Codec; 4] = [Codec::Null, Codec::Deflate, Codec::Snappy, Codec::Zstandard];
-
-    /// The name in the file header (`avro.codec`) and in `AVRO_CODEC`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Null => "null",
-            Codec::Deflate => "deflate",
-            Codec::Snappy => "snappy",
-            Codec::Zstandard => "zstandard",
-        }
-    }
-}
-
-impl FromStr for Codec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Codec::ALL
-            .into_iter()
-            .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("{s:?} is not one of deflate, snappy, zstandard, null"))
-    }
-}
 
 /// One column of a record, in schema order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +98,9 @@ pub enum SchemaError {
     Avro(RecordType, #[source] Box<apache_avro::Error>),
     #[error("schema of {0}: {1}")]
     Mismatch(RecordType, String),
+    /// The built-in schemas failed to load earlier in this process.
+    #[error("the built-in Avro schemas do not load: {0}")]
+    Builtin(String),
 }
 
 /// A record type's schema: its text for file headers, the parsed schema, and the
@@ -215,9 +177,9 @@ impl Catalog {
 
     /// The catalog of the built-in schemas. They are checked by the test suite, so a
     /// failure here is a build defect, reported at start-up by `Pipeline::new`.
-    pub fn builtin() -> Result<&'static Catalog, &'static SchemaError> {
+    pub fn builtin() -> Result<&'static Catalog, SchemaError> {
         static CATALOG: OnceLock<Result<Catalog, SchemaError>> = OnceLock::new();
-        CATALOG.get_or_init(Catalog::load).as_ref()
+        CATALOG.get_or_init(Catalog::load).as_ref().map_err(|e| SchemaError::Builtin(e.to_string()))
     }
 
     pub fn get(&self, rt: RecordType) -> &TypeSchema {
@@ -225,133 +187,6 @@ impl Catalog {
         &self.schemas[rt as usize]
     }
 }
-
-/// Avro's variable-length zig-zag `long`.
-#[inline]
-pub fn put_long(out: &mut Vec<u8>, v: i64) {
-    let mut n = ((v << 1) ^ (v >> 63)) as u64;
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// Avro `string` / `bytes`: length, then the bytes.
-#[inline]
-pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_long(out, b.len() as i64);
-    out.extend_from_slice(b);
-}
-
-#[inline]
-pub fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_bytes(out, s.as_bytes());
-}
-
-/// A union `["null", X]`: branch 0 for null, else branch 1 followed by the value.
-#[inline]
-pub fn put_null(out: &mut Vec<u8>) {
-    out.push(0);
-}
-
-#[inline]
-pub fn put_some(out: &mut Vec<u8>) {
-    out.push(2);
-}
-
-/// The object container magic.
-const MAGIC: &[u8; 4] = b"Obj\x01";
-
-/// Writes a whole object container file: header, then one block per `(end, count)` of
-/// `blocks` over `data`, each compressed with `codec`.
-pub fn write_container(
-    schema_json: &str,
-    codec: Codec,
-    sync: &[u8; 16],
-    data: &[u8],
-    blocks: &[(usize, u64)],
-    out: &mut Vec<u8>,
-) -> std::io::Result<()> {
-    out.extend_from_slice(MAGIC);
-    put_long(out, 2);
-    put_str(out, "avro.codec");
-    put_str(out, codec.name());
-    put_str(out, "avro.schema");
-    put_str(out, schema_json);
-    put_long(out, 0);
-    out.extend_from_slice(sync);
-    let mut start = 0;
-    let mut packed = Vec::new();
-    for &(end, count) in blocks {
-        let raw = &data[start..end];
-        start = end;
-        let body: &[u8] = match codec {
-            Codec::Null => raw,
-            Codec::Deflate => {
-                deflate(raw, &mut packed)?;
-                &packed
-            }
-            Codec::Snappy => {
-                packed.clear();
-                packed.resize(snap::raw::max_compress_len(raw.len()), 0);
-                let n = snap::raw::Encoder::new().compress(raw, &mut packed).map_err(std::io::Error::other)?;
-                packed.truncate(n);
-                packed.extend_from_slice(&crc32fast::hash(raw).to_be_bytes());
-                &packed
-            }
-            Codec::Zstandard => {
-                packed = ZSTD.with(|z| -> std::io::Result<Vec<u8>> {
-                    let mut z = z.borrow_mut();
-                    let z = match &mut *z {
-                        Some(z) => z,
-                        slot => slot.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
-                    };
-                    z.compress(raw)
-                })?;
-                &packed
-            }
-        };
-        put_long(out, count as i64);
-        put_bytes(out, body);
-        out.extend_from_slice(sync);
-    }
-    Ok(())
-}
-
-thread_local! {
-    /// Compressor state is large (tens to hundreds of KiB, zeroed on creation) and a batch
-    /// has dozens of small files: each thread keeps one and resets it per block.
-    static DEFLATE: RefCell<Option<flate2::Compress>> = const { RefCell::new(None) };
-    static ZSTD: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-}
-
-/// Raw deflate (RFC 1951, no zlib header) of `raw` into `out`, as Avro's deflate codec.
-fn deflate(raw: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
-    DEFLATE.with(|c| {
-        let mut c = c.borrow_mut();
-        let c = c.get_or_insert_with(|| flate2::Compress::new(flate2::Compression::new(DEFLATE_LEVEL), false));
-        c.reset();
-        let start = c.total_in();
-        out.clear();
-        out.reserve(raw.len() / 3 + 64);
-        loop {
-            let consumed = usize::try_from(c.total_in() - start).map_err(std::io::Error::other)?;
-            if out.len() == out.capacity() {
-                out.reserve(out.capacity().max(4096));
-            }
-            match c.compress_vec(&raw[consumed..], out, flate2::FlushCompress::Finish).map_err(std::io::Error::other)? {
-                flate2::Status::StreamEnd => return Ok(()),
-                flate2::Status::Ok | flate2::Status::BufError => {}
-            }
-        }
-    })
-}
-
-/// zlib's default level: the usual balance of size and speed.
-pub const DEFLATE_LEVEL: u32 = 6;
-/// zstd's default level.
-pub const ZSTD_LEVEL: i32 = 3;
 
 #[cfg(test)]
 mod tests {
@@ -388,42 +223,5 @@ mod tests {
         dropped["fields"].as_array_mut().expect("fields").retain(|f| f["name"] != "email");
         assert!(TypeSchema::load(RecordType::Demand, &dropped.to_string()).is_err());
         assert!(TypeSchema::load(RecordType::Sale, text).is_err(), "a demand schema is not a sale schema");
-    }
-
-    #[test]
-    fn zigzag() {
-        let enc = |v| {
-            let mut o = Vec::new();
-            put_long(&mut o, v);
-            o
-        };
-        assert_eq!(enc(0), [0]);
-        assert_eq!(enc(-1), [1]);
-        assert_eq!(enc(1), [2]);
-        assert_eq!(enc(-64), [0x7f]);
-        assert_eq!(enc(64), [0x80, 0x01]);
-        assert_eq!(enc(i64::MAX).len(), 10);
-    }
-
-    #[test]
-    fn one_deflate_state_serves_many_blocks() {
-        use std::io::Read;
-        for n in [0usize, 1, 1000, 300_000, 5] {
-            let raw: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
-            let mut packed = Vec::new();
-            deflate(&raw, &mut packed).expect("deflate");
-            let mut back = Vec::new();
-            flate2::read::DeflateDecoder::new(packed.as_slice()).read_to_end(&mut back).expect("inflate");
-            assert_eq!(back, raw, "{n} bytes");
-        }
-    }
-
-    #[test]
-    fn codec_names() {
-        for c in Codec::ALL {
-            assert_eq!(c.name().parse::<Codec>(), Ok(c));
-        }
-        assert_eq!("Snappy".parse::<Codec>(), Ok(Codec::Snappy));
-        assert!("gzip".parse::<Codec>().is_err());
     }
 }

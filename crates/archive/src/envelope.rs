@@ -1,0 +1,110 @@
+//! The Lambda event envelope: the batch's source and its records, each left as unparsed
+//! JSON text so that one bad record cannot fail the others.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::EventError;
+
+/// Where a batch comes from, detected from `Records[*].eventSource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    DynamoDb,
+    Kinesis,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::DynamoDb => "aws:dynamodb",
+            Source::Kinesis => "aws:kinesis",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        match s {
+            "aws:dynamodb" => Some(Source::DynamoDb),
+            "aws:kinesis" => Some(Source::Kinesis),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<&'a RawValue>,
+}
+
+/// Splits a Lambda event into its records, each still unparsed JSON text. Fails only
+/// when the payload is not a stream event at all.
+pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
+    // serde reads a struct from a JSON array too; a stream event is an object.
+    if payload.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'{') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+            Ok(_) => Err(EventError::NoRecords),
+            Err(e) => Err(EventError::NotJson(e)),
+        };
+    }
+    let env: Envelope<'_> = serde_json::from_slice(payload).map_err(|e| {
+        if e.is_data() {
+            EventError::NoRecords
+        } else {
+            EventError::NotJson(e)
+        }
+    })?;
+    let records = env.records.ok_or(EventError::NoRecords)?;
+    serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(EventError::BadRecords)
+}
+
+/// Checks, without processing it, that a payload is a stream event: it has a `Records`
+/// array, and unless it is empty some record names `aws:dynamodb` or `aws:kinesis` (the
+/// same rule [`crate::pipeline::Pipeline::process`] applies; this one only looks for the
+/// text, so it is cheap).
+pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
+    let records = split_event(payload)?;
+    let known = |r: &&RawValue| r.get().contains("\"aws:dynamodb\"") || r.get().contains("\"aws:kinesis\"");
+    if records.is_empty() || records.iter().any(known) {
+        return Ok(());
+    }
+    let seen = records
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+        .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
+        .next()
+        .unwrap_or_else(|| "missing".into());
+    Err(EventError::UnsupportedSource(seen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(split_event(br#"{"Records":[{"a":1},{"b":2}]}"#).expect("event").len(), 2);
+        assert_eq!(split_event(br#"{"Records":[]}"#).expect("event").len(), 0);
+        assert!(matches!(split_event(br#"{"hello":"world"}"#), Err(EventError::NoRecords)));
+        assert!(matches!(split_event(br#"[1,2]"#), Err(EventError::NoRecords)));
+        assert!(matches!(split_event(br#"{"Records":{}}"#), Err(EventError::BadRecords(_))));
+        assert!(matches!(split_event(b"not json"), Err(EventError::NotJson(_))));
+    }
+
+    #[test]
+    fn checks() {
+        assert!(check_event(br#"{"Records":[]}"#).is_ok());
+        assert!(check_event(br#"{"Records":[{"eventSource":"aws:kinesis"}]}"#).is_ok());
+        assert!(
+            matches!(check_event(br#"{"Records":[{"eventSource":"aws:sqs"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "aws:sqs")
+        );
+        assert!(matches!(check_event(br#"{"x":1}"#), Err(EventError::NoRecords)));
+    }
+}

@@ -1,0 +1,184 @@
+//! The one PII boundary: every rule of contract section 3 for deleted items, and the only
+//! way item content and failed records leave the pipeline.
+//!
+//! Item text reaches an output only as [`Clean`] text, which only this module makes:
+//! the Avro encoder writes names, strings and plain JSON values through
+//! [`Redactor`]/[`Attribute`], and the error file writes a failed record only as
+//! [`CleanJson`] and its message only as [`CleanText`]. A deleted item's raw record is a
+//! [`Sensitive`] value: it has no `Display`, its `Debug` prints `[REDACTED]`, and it is
+//! opened only by [`FailedRecord::clean`]. A new output path therefore cannot forget the
+//! policy: it has nothing else to write.
+//!
+//! - [`detect`]: what counts as PII in a string (e-mail, phone digits, base64 of either).
+//! - [`plain`]: attribute values as the plain JSON text of the archive, policy applied.
+//! - [`failed`]: failed stream records and messages on their way to an error file.
+//! - [`text`]: the fallback for text that does not parse as JSON: redacted as text.
+
+pub mod detect;
+pub mod failed;
+pub mod plain;
+pub mod text;
+
+use std::borrow::Cow;
+use std::fmt;
+
+pub use detect::contains_pii;
+pub use failed::{message, CleanJson, CleanText, FailedRecord, Sensitive};
+pub use plain::Attribute;
+
+use crate::record_type::RecordType;
+
+/// The redaction marker of the contract.
+pub const REDACTED: &str = "REDACTED";
+
+/// Which attributes are PII: the record type's own (contract section 2) and those named by
+/// `PII_ATTRIBUTES`, for every type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    extra: Vec<String>,
+}
+
+impl Policy {
+    pub fn new(extra: Vec<String>) -> Policy {
+        Policy { extra }
+    }
+
+    /// Whether `name` is a PII attribute of `record_type`, or of any type when the type is
+    /// not known (a record that failed before its type was found).
+    pub fn is_pii_attribute(&self, record_type: Option<RecordType>, name: &str) -> bool {
+        self.extra.iter().any(|a| a == name)
+            || match record_type {
+                Some(rt) => rt.spec().pii.contains(&name),
+                None => RecordType::ALL.iter().any(|rt| rt.spec().pii.contains(&name)),
+            }
+    }
+
+    /// The redactor for one change: a pass-through for INSERT and MODIFY, the rules of
+    /// section 3 for a REMOVE.
+    pub fn for_change(&self, record_type: RecordType, deleted: bool) -> Redactor<'_> {
+        Redactor { policy: self, record_type, deleted }
+    }
+}
+
+/// Text that has been through the policy: the only item text an output accepts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Clean<'x>(Cow<'x, str>);
+
+impl<'x> Clean<'x> {
+    /// The marker itself.
+    pub const REDACTED: Clean<'static> = Clean(Cow::Borrowed(REDACTED));
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Clean<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// How one attribute of an item leaves the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// As it is: an INSERT or MODIFY, or a key attribute.
+    Keep,
+    /// Every string, name and number in it that holds PII becomes `REDACTED`.
+    Scrub,
+    /// The whole value becomes `REDACTED`: a PII attribute of a deleted item, whatever
+    /// its DynamoDB type.
+    Redact,
+}
+
+/// The policy applied to one change.
+#[derive(Debug, Clone, Copy)]
+pub struct Redactor<'p> {
+    policy: &'p Policy,
+    record_type: RecordType,
+    deleted: bool,
+}
+
+impl<'p> Redactor<'p> {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    /// What happens to the attribute `name`.
+    pub fn disposition(&self, name: &str) -> Disposition {
+        match self.deleted {
+            false => Disposition::Keep,
+            true if self.policy.is_pii_attribute(Some(self.record_type), name) => Disposition::Redact,
+            true => Disposition::Scrub,
+        }
+    }
+
+    /// A string of the item: `REDACTED` when it holds PII and the item is deleted.
+    pub fn string<'x>(&self, s: &'x str) -> Clean<'x> {
+        if self.deleted && contains_pii(s) {
+            Clean::REDACTED
+        } else {
+            Clean(Cow::Borrowed(s))
+        }
+    }
+
+    /// A whole number of the item (a well-known `long` column): none when the item is
+    /// deleted and the number has the digits of a phone number.
+    pub fn long(&self, v: i64) -> Option<i64> {
+        (!self.deleted || v.unsigned_abs() < 1_000_000).then_some(v)
+    }
+
+    /// A key attribute: kept as it is, since keys identify the record (contract
+    /// section 3).
+    pub fn key<'b, 'a>(&self, name: &'b str, value: &'b crate::attr::AttrValue<'a>) -> Attribute<'b, 'a> {
+        Attribute::new(Clean(Cow::Borrowed(name)), value, Disposition::Keep)
+    }
+
+    /// An attribute of the `attributes` map. `renamed` counts the names replaced so far
+    /// in this map, so that redacted names stay distinct (`REDACTED`, `REDACTED_2`, ...).
+    pub fn attribute<'b, 'a>(
+        &self,
+        name: &'b str,
+        value: &'b crate::attr::AttrValue<'a>,
+        renamed: &mut usize,
+    ) -> Attribute<'b, 'a> {
+        let disposition = self.disposition(name);
+        let name =
+            if disposition == Disposition::Keep { Clean(Cow::Borrowed(name)) } else { clean_name(name, renamed) };
+        Attribute::new(name, value, disposition)
+    }
+}
+
+/// A name or map key of a deleted item: `REDACTED` (then `REDACTED_2`, ...) when it holds
+/// PII.
+pub(crate) fn clean_name<'x>(name: &'x str, renamed: &mut usize) -> Clean<'x> {
+    if !contains_pii(name) {
+        return Clean(Cow::Borrowed(name));
+    }
+    *renamed += 1;
+    match *renamed {
+        1 => Clean::REDACTED,
+        n => Clean(Cow::Owned(format!("{REDACTED}_{n}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pii_attributes_by_type_and_setting() {
+        let p = Policy::new(vec!["fanNote".into()]);
+        assert!(p.is_pii_attribute(Some(RecordType::Demand), "email"));
+        assert!(!p.is_pii_attribute(Some(RecordType::Event), "email"));
+        assert!(p.is_pii_attribute(None, "messageBody"));
+        assert!(p.is_pii_attribute(Some(RecordType::Sale), "fanNote"));
+        let r = p.for_change(RecordType::Demand, true);
+        assert_eq!(r.disposition("email"), Disposition::Redact);
+        assert_eq!(r.disposition("notes"), Disposition::Scrub);
+        assert_eq!(p.for_change(RecordType::Demand, false).disposition("email"), Disposition::Keep);
+        assert_eq!(r.string("call 555 010 4477").as_str(), REDACTED);
+        assert_eq!(r.long(5_550_104_477), None);
+        assert_eq!(r.long(4), Some(4));
+    }
+}

@@ -1,0 +1,260 @@
+//! The one pipeline entry: a Lambda event payload in, its files written through a sink,
+//! the outcome (answer, summary, files) out. The `archiver` function and every `dmd`
+//! command that archives call [`Pipeline::run`] and hold no pipeline step of their own.
+//!
+//! The path of one record: [`envelope`](crate::envelope) splits the event,
+//! [`record`](crate::record) reads the change, [`record_type`](crate::record_type) finds
+//! its type, [`convert`](crate::convert) builds its columns through the
+//! [`pii`](crate::pii) policy, [`avro::encode`](crate::avro::encode) appends it to its
+//! (type, date) [`group`](crate::group), and [`data_file`](crate::data_file) frames the
+//! groups; a record that fails goes through the policy to the
+//! [`error_file`](crate::error_file). [`deliver`](crate::deliver) writes the files and
+//! builds the answer, [`summary`](crate::summary) counts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::avro::encode::{encode_record, Shared};
+use crate::avro::{Catalog, SchemaError};
+use crate::config::Settings;
+use crate::convert::convert;
+use crate::data_file::{data_files, Framing, MAX_THREADS};
+use crate::deliver::{deliver, BatchResponse, Deadline, Delivery, PendingFile};
+use crate::envelope::{split_event, Source};
+use crate::error::{ErrorKind, EventError};
+use crate::error_file::{error_file, ErrorLine};
+use crate::group::Group;
+use crate::pii::{self, Policy};
+use crate::record::{receive, ChangeType, Rejected};
+use crate::record_type::{detect_type, RecordType};
+use crate::sink::ObjectSink;
+use crate::summary::Summary;
+use crate::time::Date;
+
+/// The wall clock of the pipeline, in epoch milliseconds: the system's in production, a
+/// fixed one in tests and replays that must write the same bytes.
+pub trait Clock: Send + Sync {
+    fn now_millis(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> i64 {
+        crate::time::now_millis()
+    }
+}
+
+/// A clock that always says the same time.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_millis(&self) -> i64 {
+        self.0
+    }
+}
+
+/// How the files of one run are written.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Files written at once.
+    pub concurrency: usize,
+    /// The invocation's deadline, if it has one.
+    pub deadline: Option<Deadline>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { concurrency: 8, deadline: None }
+    }
+}
+
+/// The archive's transformation, built once per process.
+#[derive(Debug)]
+pub struct Pipeline {
+    settings: Settings,
+    policy: Policy,
+    catalog: &'static Catalog,
+    threads: usize,
+}
+
+/// A processed batch, not yet written.
+#[derive(Debug)]
+pub struct Batch {
+    pub source: Option<Source>,
+    pub records: usize,
+    pub files: Vec<PendingFile>,
+    pub error_types: BTreeMap<ErrorKind, usize>,
+    /// `change_time` of the oldest archived change, for the archive's latency figure.
+    pub oldest_change: Option<i64>,
+}
+
+/// What one run did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The partial batch response.
+    pub answer: BatchResponse,
+    pub summary: Summary,
+    /// The files written and those that were not.
+    pub delivery: Delivery,
+    /// Milliseconds from the oldest archived change to the end of the run.
+    pub oldest_change_age_ms: Option<i64>,
+}
+
+impl Outcome {
+    /// Records that could not be written and have no sequence number to report them by:
+    /// the caller must fail the invocation so that the whole batch is retried.
+    pub fn unreportable(&self) -> usize {
+        self.delivery.unreportable
+    }
+}
+
+impl Pipeline {
+    pub fn new(settings: Settings) -> Result<Pipeline, SchemaError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
+        let policy = Policy::new(settings.pii_attributes.clone());
+        Ok(Pipeline { settings, policy, catalog: Catalog::builtin()?, threads })
+    }
+
+    /// Sets how many threads compress the files of a batch (default: the available
+    /// parallelism, at most 4; Lambda gives 2 vCPUs from 1,769 MB of memory).
+    pub fn with_threads(mut self, threads: usize) -> Pipeline {
+        self.threads = threads.clamp(1, MAX_THREADS);
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The entry: processes one Lambda event payload (either source) and writes its files
+    /// through `sink`. Fails only when the payload is not a stream event, with nothing
+    /// written; each record's own failure goes to the error file.
+    pub async fn run<S: ObjectSink>(
+        &self,
+        payload: &[u8],
+        clock: &dyn Clock,
+        sink: &S,
+        limits: Limits,
+    ) -> Result<Outcome, EventError> {
+        let batch = self.process(payload, clock.now_millis())?;
+        let delivery = deliver(sink, batch.files, limits.concurrency, limits.deadline).await;
+        let summary = Summary::new(batch.source, batch.records, &batch.error_types, &delivery);
+        let now = clock.now_millis();
+        let oldest_change_age_ms =
+            batch.oldest_change.filter(|_| summary.archived_records() > 0).map(|t| now.saturating_sub(t));
+        Ok(Outcome { answer: delivery.answer.clone(), summary, delivery, oldest_change_age_ms })
+    }
+
+    /// Processes one payload at time `now` (epoch ms) into files, without writing them.
+    pub fn process(&self, payload: &[u8], now: i64) -> Result<Batch, EventError> {
+        let raws = split_event(payload)?;
+        let shared = Shared {
+            archived_at: now,
+            system_id: self.settings.system_id.as_deref(),
+            database_id: self.settings.database_id.as_deref(),
+            member_id: self.settings.member_id.as_deref(),
+        };
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<(RecordType, Date), usize> = HashMap::new();
+        let mut failures: Vec<(usize, Rejected, [u8; 32])> = Vec::new();
+        let mut source = None;
+        let mut oldest_change: Option<i64> = None;
+        let mut scratch = Vec::with_capacity(1024);
+        for (i, raw) in raws.iter().enumerate() {
+            let digest = || sha256(raw.get().as_bytes());
+            let received = match receive(raw) {
+                Ok(r) => r,
+                Err(rejected) => {
+                    failures.push((i, rejected, digest()));
+                    continue;
+                }
+            };
+            source.get_or_insert(received.source);
+            let mut record_type = None;
+            let result = received.change().and_then(|change| {
+                let rt = detect_type(&change.image, &change.keys)?;
+                record_type = Some(rt);
+                let redactor = self.policy.for_change(rt, change.change_type == ChangeType::Remove);
+                let cols = convert(&change.image, &change.keys, &redactor, rt)?;
+                let date = Date::of_millis(cols.partition_millis);
+                let gi = *index.entry((rt, date)).or_insert_with(|| {
+                    groups.push(Group::new(rt, date.to_string()));
+                    groups.len() - 1
+                });
+                let g = &mut groups[gi];
+                let plan = &self.catalog.get(rt).plan;
+                encode_record(plan, &change, &redactor, &cols, &shared, &g.date, &mut g.data, &mut scratch);
+                g.added(i, &change.sequence_number, &change.change_id);
+                oldest_change = Some(oldest_change.map_or(change.change_time, |o| o.min(change.change_time)));
+                Ok(())
+            });
+            if let Err(error) = result {
+                failures.push((i, received.reject(error, record_type), digest()));
+            }
+        }
+        if !raws.is_empty() && source.is_none() && failures.iter().all(|(_, f, _)| f.source.is_none()) {
+            return Err(EventError::UnsupportedSource(unsupported_source(&raws)));
+        }
+        let source = source.or_else(|| failures.iter().find_map(|(_, f, _)| f.source));
+        let mut error_types = BTreeMap::new();
+        for (_, f, _) in &failures {
+            *error_types.entry(f.error.kind).or_insert(0) += 1;
+        }
+        let framing = Framing {
+            catalog: self.catalog,
+            codec: self.settings.codec,
+            data_prefix: &self.settings.data_prefix,
+            threads: self.threads,
+        };
+        let mut files = data_files(&framing, groups);
+        if !failures.is_empty() {
+            let lines: Vec<ErrorLine> = failures.into_iter().map(|(i, f, d)| self.error_line(i, f, d)).collect();
+            files.push(error_file(&self.settings.error_prefix, &lines, source, now));
+        }
+        Ok(Batch { source, records: raws.len(), files, error_types, oldest_change })
+    }
+
+    /// A rejected record through the PII policy: the only way to an error line.
+    fn error_line(&self, index: usize, f: Rejected, digest: [u8; 32]) -> ErrorLine {
+        ErrorLine {
+            index,
+            kind: f.error.kind,
+            message: pii::message(&f.error),
+            record_type: f.record_type,
+            source: f.source,
+            sequence_number: f.sequence_number,
+            record: f.record.clean(&self.policy),
+            digest,
+        }
+    }
+}
+
+/// The `eventSource` to name when no record of a batch comes from a known source (only
+/// when it has the shape of a source name; never a value that could be PII).
+fn unsupported_source(raws: &[&serde_json::value::RawValue]) -> String {
+    let seen: Vec<String> = raws
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+        .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
+        .filter(|s| s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || b":.-_".contains(&c)))
+        .take(4)
+        .fold(Vec::new(), |mut acc, s| {
+            if !acc.contains(&s) {
+                acc.push(s);
+            }
+            acc
+        });
+    if seen.is_empty() {
+        "missing".into()
+    } else {
+        seen.join(", ")
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).into()
+}
