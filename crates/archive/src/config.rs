@@ -11,8 +11,27 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+/// The error for `var`, with why its value is refused.
+pub fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError { var, reason: reason.into() }
+}
+
+/// A whole number within `min..=max`.
+pub fn number<T: TryFrom<u64>>(var: &'static str, v: &str, min: u64, max: u64) -> Result<T, ConfigError> {
+    let n: u64 = v.parse().map_err(|_| invalid(var, format!("{v:?} is not a whole number")))?;
+    if !(min..=max).contains(&n) {
+        return Err(invalid(var, format!("{n} is outside {min}..={max}")));
+    }
+    T::try_from(n).map_err(|_| invalid(var, format!("{n} is too large")))
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+pub fn flag(var: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(var, format!("{v:?} is not true or false"))),
+    }
 }
 
 /// How the archive is written. Everything but the bucket, which only the S3 output
@@ -70,7 +89,7 @@ impl Settings {
             ));
         }
         if let Some(c) = get("AVRO_CODEC") {
-            s.codec = c.parse().map_err(|e: String| invalid("AVRO_CODEC", e))?;
+            s.codec = c.parse().map_err(|e: crate::avro::UnknownCodec| invalid("AVRO_CODEC", e.to_string()))?;
         }
         for (var, slot) in
             [("SYSTEM_ID", &mut s.system_id), ("DATABASE_ID", &mut s.database_id), ("MEMBER_ID", &mut s.member_id)]
@@ -183,6 +202,17 @@ mod tests {
             assert_eq!(e.var, var, "{value}");
             assert!(e.to_string().starts_with(&format!("invalid {var}")), "{e}");
         }
+    }
+
+    #[test]
+    fn numbers_and_flags() {
+        assert_eq!(number::<u16>("N", "12", 1, 20), Ok(12));
+        assert_eq!(number::<u16>("N", "21", 1, 20).map_err(|e| e.var), Err("N"));
+        assert!(number::<u8>("N", "300", 1, 1000).is_err());
+        assert!(number::<u16>("N", "-1", 0, 20).is_err());
+        assert_eq!(flag("F", "Yes"), Ok(true));
+        assert_eq!(flag("F", "off"), Ok(false));
+        assert!(flag("F", "maybe").is_err());
     }
 
     #[test]

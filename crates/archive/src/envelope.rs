@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::EventError;
+use crate::pii::parser_message;
 
 /// Where a batch comes from, detected from `Records[*].eventSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,18 +52,18 @@ pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
     if payload.iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'{') {
         return match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
             Ok(_) => Err(EventError::NoRecords),
-            Err(e) => Err(EventError::NotJson(e)),
+            Err(e) => Err(EventError::NotJson(parser_message(&e))),
         };
     }
     let env: Envelope<'_> = serde_json::from_slice(payload).map_err(|e| {
         if e.is_data() {
             EventError::NoRecords
         } else {
-            EventError::NotJson(e)
+            EventError::NotJson(parser_message(&e))
         }
     })?;
     let records = env.records.ok_or(EventError::NoRecords)?;
-    serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(EventError::BadRecords)
+    serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(|e| EventError::BadRecords(parser_message(&e)))
 }
 
 /// Checks, without processing it, that a payload is a stream event: it has a `Records`
@@ -75,13 +76,30 @@ pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
     if records.is_empty() || records.iter().any(known) {
         return Ok(());
     }
-    let seen = records
+    Err(EventError::UnsupportedSource(unsupported_source(&records)))
+}
+
+/// The `eventSource` to name when no record of a batch comes from a known source (only
+/// when it has the shape of a source name; never a value that could be PII).
+pub(crate) fn unsupported_source(raws: &[&RawValue]) -> String {
+    let seen: Vec<String> = raws
         .iter()
         .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
         .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
-        .next()
-        .unwrap_or_else(|| "missing".into());
-    Err(EventError::UnsupportedSource(seen))
+        .filter(|s| s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || b":.-_".contains(&c)))
+        .filter(|s| !crate::pii::contains_pii(s))
+        .take(4)
+        .fold(Vec::new(), |mut acc, s| {
+            if !acc.contains(&s) {
+                acc.push(s);
+            }
+            acc
+        });
+    if seen.is_empty() {
+        "missing".into()
+    } else {
+        seen.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +124,9 @@ mod tests {
             matches!(check_event(br#"{"Records":[{"eventSource":"aws:sqs"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "aws:sqs")
         );
         assert!(matches!(check_event(br#"{"x":1}"#), Err(EventError::NoRecords)));
+        assert!(
+            matches!(check_event(br#"{"Records":[{"eventSource":"ana@example.com"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "missing"),
+            "a source that is not shaped like one is not repeated"
+        );
     }
 }

@@ -54,15 +54,16 @@ impl RecordError {
 }
 
 /// A payload that cannot be processed at all: the invocation fails and nothing is
-/// written.
+/// written. Parser details pass the PII policy ([`crate::pii::parser_message`]): the
+/// payload may hold a deleted item.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error("the payload is not JSON: {0}")]
-    NotJson(#[source] serde_json::Error),
+    NotJson(String),
     #[error("the payload is not a stream event: it has no Records array")]
     NoRecords,
-    #[error("the payload is not a stream event: Records is not an array of records")]
-    BadRecords(#[source] serde_json::Error),
+    #[error("the payload is not a stream event: Records is not an array of records ({0})")]
+    BadRecords(String),
     #[error("the payload is not a DynamoDB Streams or Kinesis event (eventSource {0})")]
     UnsupportedSource(String),
 }

@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::convert::convert;
 use crate::data_file::{data_files, Framing, MAX_THREADS};
 use crate::deliver::{deliver, BatchResponse, Deadline, Delivery, PendingFile};
-use crate::envelope::{split_event, Source};
+use crate::envelope::{split_event, unsupported_source, Source};
 use crate::error::{ErrorKind, EventError};
 use crate::error_file::{error_file, ErrorLine};
 use crate::group::Group;
@@ -229,28 +229,6 @@ impl Pipeline {
             record: f.record.clean(&self.policy),
             digest,
         }
-    }
-}
-
-/// The `eventSource` to name when no record of a batch comes from a known source (only
-/// when it has the shape of a source name; never a value that could be PII).
-fn unsupported_source(raws: &[&serde_json::value::RawValue]) -> String {
-    let seen: Vec<String> = raws
-        .iter()
-        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
-        .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
-        .filter(|s| s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || b":.-_".contains(&c)))
-        .take(4)
-        .fold(Vec::new(), |mut acc, s| {
-            if !acc.contains(&s) {
-                acc.push(s);
-            }
-            acc
-        });
-    if seen.is_empty() {
-        "missing".into()
-    } else {
-        seen.join(", ")
     }
 }
 

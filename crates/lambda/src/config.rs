@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dmd_archive::config::{check_bucket, ConfigError, Settings};
+use dmd_archive::config::{check_bucket, number, ConfigError, Settings};
 use dmd_s3::S3Options;
 use tracing_subscriber::EnvFilter;
 
@@ -51,24 +51,24 @@ impl Config {
     }
 }
 
-fn number<T: TryFrom<u64>>(var: &'static str, v: &str, min: u64, max: u64) -> Result<T, ConfigError> {
-    let invalid = |reason: String| ConfigError { var, reason };
-    let n: u64 = v.parse().map_err(|_| invalid(format!("{v:?} is not a whole number")))?;
-    if !(min..=max).contains(&n) {
-        return Err(invalid(format!("{n} is outside {min}..={max}")));
-    }
-    T::try_from(n).map_err(|_| invalid(format!("{n} is too large")))
-}
-
 /// The log filter of `RUST_LOG` (`value`), [`DEFAULT_LOG`] when unset or empty.
 pub fn log_filter(value: Option<&str>) -> Result<EnvFilter, ConfigError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(EnvFilter::new(DEFAULT_LOG)),
+    let filter = match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => EnvFilter::new(DEFAULT_LOG),
         Some(v) => EnvFilter::builder()
             .parse(v)
-            .map_err(|e| ConfigError { var: "RUST_LOG", reason: format!("{v:?} is not a log filter: {e}") }),
-    }
+            .map_err(|e| ConfigError { var: "RUST_LOG", reason: format!("{v:?} is not a log filter: {e}") })?,
+    };
+    // The runtime logs every raw event at trace level; an event can hold a deleted item,
+    // so that one target never logs below debug, whatever RUST_LOG says.
+    let quiet = RAW_EVENT_TARGET
+        .parse()
+        .map_err(|e| ConfigError { var: "RUST_LOG", reason: format!("internal log directive: {e}") })?;
+    Ok(filter.add_directive(quiet))
 }
+
+/// The runtime's module that logs raw events at trace level, capped at debug.
+const RAW_EVENT_TARGET: &str = "lambda_runtime::layers::api_response=debug";
 
 #[cfg(test)]
 mod tests {
@@ -111,6 +111,8 @@ mod tests {
     fn log_filters() {
         assert!(log_filter(None).is_ok());
         assert!(log_filter(Some("dmd_lambda=debug,aws_smithy_runtime=info")).is_ok());
+        let f = log_filter(Some("trace")).expect("valid").to_string();
+        assert!(f.contains("lambda_runtime::layers::api_response=debug"), "{f}");
         let e = log_filter(Some("dmd_lambda=loud")).expect_err("invalid level");
         assert_eq!(e.var, "RUST_LOG");
         assert!(e.to_string().starts_with("invalid RUST_LOG"), "{e}");

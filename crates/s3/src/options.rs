@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dmd_archive::config::ConfigError;
+use dmd_archive::config::{flag, invalid, number, ConfigError};
 
 /// The S3 output's settings. The defaults suit a Lambda function with a timeout of a
 /// minute or more writing a few megabytes per invocation.
@@ -98,10 +98,6 @@ impl S3Options {
     }
 }
 
-fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { var, reason: reason.into() }
-}
-
 fn endpoint(var: &'static str, url: &str) -> Result<String, ConfigError> {
     let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
     match rest {
@@ -110,22 +106,6 @@ fn endpoint(var: &'static str, url: &str) -> Result<String, ConfigError> {
         }
         _ => Err(invalid(var, format!("{url:?} is not an http:// or https:// URL"))),
     }
-}
-
-fn flag(var: &'static str, v: &str) -> Result<bool, ConfigError> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(invalid(var, format!("{v:?} is not true or false"))),
-    }
-}
-
-fn number<T: TryFrom<u64>>(var: &'static str, v: &str, min: u64, max: u64) -> Result<T, ConfigError> {
-    let n: u64 = v.parse().map_err(|_| invalid(var, format!("{v:?} is not a whole number")))?;
-    if !(min..=max).contains(&n) {
-        return Err(invalid(var, format!("{n} is outside {min}..={max}")));
-    }
-    T::try_from(n).map_err(|_| invalid(var, format!("{n} is too large")))
 }
 
 #[cfg(test)]

@@ -40,13 +40,18 @@ impl Codec {
     }
 }
 
+/// An `AVRO_CODEC` value that names no codec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not one of deflate, snappy, zstandard, null")]
+pub struct UnknownCodec(pub String);
+
 impl FromStr for Codec {
-    type Err = String;
+    type Err = UnknownCodec;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Codec::ALL
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("{s:?} is not one of deflate, snappy, zstandard, null"))
+            .ok_or_else(|| UnknownCodec(s.to_owned()))
     }
 }
 

@@ -80,6 +80,36 @@ pub fn message(error: &RecordError) -> CleanText {
     CleanText(super::detect::redact_spans(&error.message))
 }
 
+/// A serde_json message with every quoted or back-quoted part replaced by `…`: those
+/// parts are values (or attribute type tags) from the record, which may be PII.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    out.push('…');
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A JSON parser's message without the values it quotes, and with any other stretch that
+/// holds PII replaced.
+pub fn parser_message(e: &serde_json::Error) -> String {
+    super::detect::redact_spans(&without_values(&e.to_string()))
+}
+
 /// Fields of a stream record that describe the change, not the item: their values are
 /// identifiers and times, kept unless they hold an e-mail address or encoded PII.
 const ENVELOPE: &[&str] = &[
@@ -350,5 +380,8 @@ mod tests {
         let e = RecordError::new(ErrorKind::Parse, "eventName ana@example.com at column 5550104477");
         assert_eq!(message(&e).as_str(), "eventName REDACTED at column REDACTED");
         assert_eq!(format!("{:?}", Sensitive::new("ana@example.com")), "[REDACTED]");
+        assert_eq!(without_values("unknown variant `ana@x.com`, expected `S`"), "unknown variant `…`, expected `…`");
+        let e = serde_json::from_str::<Vec<u8>>(r#""ana@example.com""#).unwrap_err();
+        assert!(!parser_message(&e).contains("ana@"), "{}", parser_message(&e));
     }
 }

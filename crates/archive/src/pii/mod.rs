@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use detect::contains_pii;
-pub use failed::{message, CleanJson, CleanText, FailedRecord, Sensitive};
+pub use failed::{message, parser_message, CleanJson, CleanText, FailedRecord, Sensitive};
 pub use plain::Attribute;
 
 use crate::record_type::RecordType;
