@@ -11,6 +11,7 @@ mod cli;
 mod events;
 mod faults;
 mod lambda;
+mod pii_leaks;
 mod properties;
 mod s3;
 mod streams;
