@@ -280,7 +280,8 @@ impl Decimal {
             return true;
         }
         let ndigits = self.mantissa.ilog10() as i32 + 1;
-        ndigits + self.exp <= k
+        // `exp` saturates at the ends of i32 for absurd exponents.
+        ndigits.saturating_add(self.exp) <= k
     }
 }
 
@@ -295,6 +296,14 @@ pub fn epoch_number_to_millis(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_exponents_are_out_of_range_not_overflows() {
+        for text in ["1e2147483647", "9e99999999999", "-1e2147483647"] {
+            assert_eq!(epoch_number_to_millis(text), None, "{text}");
+        }
+        assert!(!Decimal::parse("1e2147483647").expect("number").abs_below_pow10(11));
+    }
 
     fn ms(s: &str) -> i64 {
         parse_timestamp(s).unwrap_or_else(|| panic!("{s} should parse"))

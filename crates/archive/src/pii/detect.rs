@@ -45,6 +45,12 @@ pub fn redact_spans(s: &str) -> String {
     out
 }
 
+/// True when `s` has a run of base64 text that decodes to an e-mail address or a phone
+/// number.
+pub fn contains_encoded(s: &str) -> bool {
+    find_encoded(s, 0).is_some()
+}
+
 /// True when `s` contains an e-mail address.
 pub fn contains_email(s: &str) -> bool {
     find_email(s, 0).is_some()
@@ -183,7 +189,7 @@ fn find_encoded(s: &str, from: usize) -> Option<Range<usize>> {
 
 /// Whether some alignment of `run` (base64 of either alphabet, padding stripped) decodes
 /// to text that holds PII in plain form.
-pub fn decodes_to_pii(run: &[u8]) -> bool {
+fn decodes_to_pii(run: &[u8]) -> bool {
     let engine = &base64::engine::general_purpose::STANDARD_NO_PAD;
     let mut buf = Vec::with_capacity(run.len());
     for skip in 0..4.min(run.len()) {

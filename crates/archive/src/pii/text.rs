@@ -5,9 +5,15 @@
 use super::{contains_pii, REDACTED};
 
 /// `text` with every string literal (escapes decoded before the search) and every bare
-/// token that holds PII replaced by `REDACTED`. With `withhold_long`, every string
-/// literal longer than 16 bytes is replaced too (undecodable Kinesis data).
+/// token that holds PII replaced by `REDACTED`, then every stretch of the result that
+/// still holds PII (quotes that do not pair up can leave a phone number outside any
+/// literal, split into tokens). With `withhold_long`, every string literal longer than 16
+/// bytes is replaced too (undecodable Kinesis data).
 pub fn redact_json_text(text: &str, withhold_long: bool) -> String {
+    super::detect::redact_spans(&redact_literals(text, withhold_long))
+}
+
+fn redact_literals(text: &str, withhold_long: bool) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -100,5 +106,8 @@ mod tests {
         );
         assert_eq!(out, r#"{"a":{"S":"REDACTED"},"b":REDACTED,"c":"REDACTED","d":"ok","e":1e400,"f":"REDACTED""#);
         assert_eq!(redact_json_text(r#"{"data":"eyJldmVudE5hbWUiOiJSRU1PVkUi"}"#, true), r#"{"data":"REDACTED"}"#);
+        // Quotes that do not pair up leave the number outside any literal.
+        let out = redact_json_text(r#"{"note":"x,"to":"+1 555 010 4477"}"#, false);
+        assert!(!out.contains("4477"), "{out}");
     }
 }
