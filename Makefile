@@ -57,6 +57,7 @@ test: venv lint ## Install what the tests need, start the servers, run every tes
 	$(CARGO) build --workspace --bins --tests
 	tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
 	$(MAKE) test-deploy TEST_BINS=
+	$(MAKE) fuzz-smoke
 
 # Further targets by topic (deployment, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))
