@@ -7,7 +7,9 @@ CARGO  ?= cargo
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-DMD    := target/debug/dmd
+# Where cargo puts what it builds (CARGO_TARGET_DIR is honoured).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+DMD    := $(TARGET_DIR)/debug/dmd
 OUT    ?= archive
 # Sample events that make up the default run (the payload that is not a stream event is
 # there to be refused, so it is left out).

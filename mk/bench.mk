@@ -9,8 +9,8 @@ BENCH_WORK ?= $(if $(wildcard /dev/shm/.),/dev/shm/dmd-bench,.bench)
 .PHONY: bench
 bench: venv ## Release builds, generated workload, table of records/s, ratios and memory -> docs/performance.md.
 	$(CARGO) build --release -p dmd-cli -p dmd-bench-floor -p dmd-lambda
-	$(PY) bench/run.py --dmd target/release/dmd --floor target/release/floor \
-	  --archiver target/release/archiver --baseline $(BASELINE) --python $(abspath $(PY)) \
+	$(PY) bench/run.py --dmd $(TARGET_DIR)/release/dmd --floor $(TARGET_DIR)/release/floor \
+	  --archiver $(TARGET_DIR)/release/archiver --baseline $(BASELINE) --python $(abspath $(PY)) \
 	  --work $(BENCH_WORK) --runs $(BENCH_RUNS) --out docs/performance.md
 
 .PHONY: bench-stages

@@ -24,7 +24,7 @@ build: ## Build the Lambda: cargo lambda build --release --arm64 (LAMBDA_ARCH=x8
 	fi; \
 	echo "cargo lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver"; \
 	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver
-	@ls -l target/lambda/archiver/bootstrap
+	@ls -l $(TARGET_DIR)/lambda/archiver/bootstrap
 
 .PHONY: deploy
 deploy: ## sam build and sam deploy (guided the first time; the answers go to samconfig.toml).

@@ -355,8 +355,8 @@ pub fn types() -> Vec<Case> {
     ]
 }
 
-/// Numbers (`N`, `NS`) in a non-PII attribute: the contract keeps numbers (its `ttl`
-/// example), so this is checked only on demand.
+/// Numbers (`N`, `NS`) in a non-PII attribute: a deletion's numbers with the digits of a
+/// phone number are redacted (docs/decisions.md, PII).
 pub fn numbers() -> Vec<Case> {
     vec![
         Case::extra("type_n", ",\"contact\":{\"N\":\"447700900123\"}", &["447700900123"]),
