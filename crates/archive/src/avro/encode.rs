@@ -47,9 +47,10 @@ pub fn encode_record(
             Column::ArchivedAt => put_long(out, shared.archived_at),
             Column::PartitionDate => put_str(out, date),
             // The table name comes from the record, not the item, but a deletion's record
-            // is searched whole: a name that holds PII does not leave either.
+            // is searched whole: a name that holds an e-mail address does not leave either.
             Column::SourceTable => {
-                opt_str(out, change.source_table.as_deref().map(|t| redactor.string(t)).as_ref().map(|c| c.as_str()))
+                let table = change.source_table.as_deref().map(|t| redactor.identifier(t));
+                opt_str(out, table.as_ref().map(|c| c.as_str()))
             }
             Column::Keys => {
                 let keys = change.keys.0.iter().map(|(k, v)| redactor.key(k.as_str(), v));

@@ -122,6 +122,17 @@ impl<'p> Redactor<'p> {
         }
     }
 
+    /// A name from the record around the item (the table name): kept unless the item is
+    /// deleted and it holds an e-mail address or encoded PII. Its digits stay: a table
+    /// name cannot hold an `@`, and long digit runs are common in table names.
+    pub fn identifier<'x>(&self, s: &'x str) -> Clean<'x> {
+        if self.deleted && (detect::contains_email(s) || detect::contains_encoded(s)) {
+            Clean::REDACTED
+        } else {
+            Clean(Cow::Borrowed(s))
+        }
+    }
+
     /// A whole number of the item (a well-known `long` column): none when the item is
     /// deleted and the number has the digits of a phone number.
     pub fn long(&self, v: i64) -> Option<i64> {
@@ -180,5 +191,7 @@ mod tests {
         assert_eq!(r.string("call 555 010 4477").as_str(), REDACTED);
         assert_eq!(r.long(5_550_104_477), None);
         assert_eq!(r.long(4), Some(4));
+        assert_eq!(r.identifier("orders-20261126120000").as_str(), "orders-20261126120000");
+        assert_eq!(r.identifier("ana@example.com").as_str(), REDACTED);
     }
 }
