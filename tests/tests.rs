@@ -13,5 +13,6 @@ mod faults;
 mod lambda;
 mod pii_leaks;
 mod properties;
+mod runtime_logs;
 mod s3;
 mod streams;
