@@ -117,9 +117,10 @@ fn serve_once(listener: TcpListener, event: String, answers: mpsc::Sender<(Strin
     });
 }
 
-/// Runs the archiver on the deletions at `level`; returns its answer and everything it
-/// printed.
-fn invoke_at(level: &str, bucket: &str) -> (Value, String) {
+/// Runs the archiver on the deletions with the log settings `logs` (and no other);
+/// returns its answer and everything it printed.
+fn invoke_with(logs: &[(&str, &str)], bucket: &str) -> (Value, String) {
+    let level = format!("{logs:?}");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
     let (tx, rx) = mpsc::channel();
@@ -133,7 +134,10 @@ fn invoke_at(level: &str, bucket: &str) -> (Value, String) {
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
         .env("ARCHIVE_BUCKET", bucket)
         .env("AWS_ENDPOINT_URL_S3", moto::endpoint())
-        .env("RUST_LOG", level)
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_LAMBDA_LOG_LEVEL")
+        .env_remove("AWS_LAMBDA_LOG_FORMAT")
+        .envs(logs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -171,7 +175,7 @@ fn no_log_level_prints_a_deleted_item() {
     for level in ["error", "warn", "info", "debug", "trace", "lambda_runtime=trace,dmd_lambda=trace"] {
         let bucket = moto::unique_bucket("levels");
         rt.block_on(moto::create_bucket(&client, &bucket));
-        let (answer, logs) = invoke_at(level, &bucket);
+        let (answer, logs) = invoke_with(&[("RUST_LOG", level)], &bucket);
         assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{level}: {logs}");
         let objects = rt.block_on(moto::objects(&client, &bucket));
         assert_eq!(objects.keys().filter(|k| k.starts_with("data/demand/dt=2026-11-19/")).count(), 1, "{level}");
@@ -191,4 +195,37 @@ fn no_log_level_prints_a_deleted_item() {
             }
         }
     }
+}
+
+/// Lambda's logging controls (`LoggingConfig`): the format and the level it sets are
+/// followed, and the raw-event target stays quiet at TRACE there too.
+#[test]
+fn lambda_log_format_and_level_are_followed() {
+    let rt = moto::runtime();
+    let client = rt.block_on(moto::client());
+    let bucket = moto::unique_bucket("logcfg");
+    rt.block_on(moto::create_bucket(&client, &bucket));
+
+    let (answer, logs) = invoke_with(&[("AWS_LAMBDA_LOG_FORMAT", "Text"), ("AWS_LAMBDA_LOG_LEVEL", "TRACE")], &bucket);
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{logs}");
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.iter().any(|l| l.contains("invocation summary")), "{logs}");
+    assert!(lines.iter().any(|l| l.contains("TRACE")), "TRACE lines expected: {logs}");
+    assert!(
+        lines.iter().filter(|l| !l.contains("\"_aws\"")).all(|l| serde_json::from_str::<Value>(l).is_err()),
+        "text lines, not JSON: {logs}"
+    );
+    for secret in SECRETS {
+        assert!(!logs.contains(secret), "{secret} printed at AWS_LAMBDA_LOG_LEVEL=TRACE");
+    }
+
+    // The summary line carries the metrics (CloudWatch's embedded metric format) and is
+    // written at every level; every other line obeys the level.
+    let (_, logs) = invoke_with(&[("AWS_LAMBDA_LOG_LEVEL", "ERROR"), ("RUST_LOG", "debug")], &bucket);
+    let others: Vec<&str> = logs.lines().filter(|l| !l.contains("\"_aws\"")).collect();
+    assert!(
+        others.iter().all(|l| !l.contains("\"DEBUG\"") && !l.contains("\"INFO\"")),
+        "Lambda's level wins over RUST_LOG: {logs}"
+    );
+    assert!(logs.contains("invocation summary"), "{logs}");
 }

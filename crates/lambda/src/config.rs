@@ -5,10 +5,6 @@ use std::time::Duration;
 
 use dmd_archive::config::{check_bucket, number, ConfigError, Settings};
 use dmd_s3::S3Options;
-use tracing_subscriber::EnvFilter;
-
-/// The log filter when `RUST_LOG` is unset.
-pub const DEFAULT_LOG: &str = "info";
 
 /// Everything the function needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,25 +47,6 @@ impl Config {
     }
 }
 
-/// The log filter of `RUST_LOG` (`value`), [`DEFAULT_LOG`] when unset or empty.
-pub fn log_filter(value: Option<&str>) -> Result<EnvFilter, ConfigError> {
-    let filter = match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => EnvFilter::new(DEFAULT_LOG),
-        Some(v) => EnvFilter::builder()
-            .parse(v)
-            .map_err(|e| ConfigError { var: "RUST_LOG", reason: format!("{v:?} is not a log filter: {e}") })?,
-    };
-    // The runtime logs every raw event at trace level; an event can hold a deleted item,
-    // so that one target never logs below debug, whatever RUST_LOG says.
-    let quiet = RAW_EVENT_TARGET
-        .parse()
-        .map_err(|e| ConfigError { var: "RUST_LOG", reason: format!("internal log directive: {e}") })?;
-    Ok(filter.add_directive(quiet))
-}
-
-/// The runtime's module that logs raw events at trace level, capped at debug.
-const RAW_EVENT_TARGET: &str = "lambda_runtime::layers::api_response=debug";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,16 +82,5 @@ mod tests {
             assert_eq!(e.var, var, "{e}");
             assert!(e.to_string().contains(var), "{e}");
         }
-    }
-
-    #[test]
-    fn log_filters() {
-        assert!(log_filter(None).is_ok());
-        assert!(log_filter(Some("dmd_lambda=debug,aws_smithy_runtime=info")).is_ok());
-        let f = log_filter(Some("trace")).expect("valid").to_string();
-        assert!(f.contains("lambda_runtime::layers::api_response=debug"), "{f}");
-        let e = log_filter(Some("dmd_lambda=loud")).expect_err("invalid level");
-        assert_eq!(e.var, "RUST_LOG");
-        assert!(e.to_string().starts_with("invalid RUST_LOG"), "{e}");
     }
 }

@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use dmd_lambda::config::{log_filter, Config};
+use dmd_lambda::config::Config;
+use dmd_lambda::logging::LogSettings;
 use dmd_lambda::Archiver;
 use dmd_s3::S3Sink;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -11,23 +12,14 @@ use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    // Before tracing exists, a bad RUST_LOG can only be told on standard error.
-    let filter = match log_filter(std::env::var("RUST_LOG").ok().as_deref()) {
-        Ok(f) => f,
+    // Before tracing exists, a bad log setting can only be told on standard error.
+    match LogSettings::from_env() {
+        Ok(logs) => logs.init(),
         Err(e) => {
             eprintln!("archiver: {e}");
             return ExitCode::FAILURE;
         }
-    };
-    // JSON lines for CloudWatch Logs; the runtime's span adds the request id.
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_target(false)
-        .flatten_event(true)
-        .with_span_list(false)
-        .with_writer(std::io::stdout)
-        .init();
+    }
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
