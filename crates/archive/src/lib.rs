@@ -11,7 +11,7 @@
 //! let pipeline = Pipeline::new(Settings::from_env()?)?;
 //! let payload = std::fs::read("events/dynamodb-batch.json")?;
 //! let outcome = pipeline.run(&payload, &SystemClock, &LocalDir::new("archive"), Limits::default()).await?;
-//! println!("{}", serde_json::to_string(&outcome.answer)?);
+//! println!("{}", serde_json::to_string(outcome.answer())?);
 //! # Ok(()) }
 //! ```
 

@@ -94,8 +94,6 @@ pub struct Batch {
 /// What one run did.
 #[derive(Debug)]
 pub struct Outcome {
-    /// The partial batch response.
-    pub answer: BatchResponse,
     pub summary: Summary,
     /// The files written and those that were not.
     pub delivery: Delivery,
@@ -104,6 +102,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The partial batch response.
+    pub fn answer(&self) -> &BatchResponse {
+        &self.delivery.answer
+    }
+
     /// Records that could not be written and have no sequence number to report them by:
     /// the caller must fail the invocation so that the whole batch is retried.
     pub fn unreportable(&self) -> usize {
@@ -145,7 +148,7 @@ impl Pipeline {
         let now = clock.now_millis();
         let oldest_change_age_ms =
             batch.oldest_change.filter(|_| summary.archived_records() > 0).map(|t| now.saturating_sub(t));
-        Ok(Outcome { answer: delivery.answer.clone(), summary, delivery, oldest_change_age_ms })
+        Ok(Outcome { summary, delivery, oldest_change_age_ms })
     }
 
     /// Processes one payload at time `now` (epoch ms) into files, without writing them.

@@ -319,10 +319,10 @@ async fn archive_to<S: ObjectSink + 'static>(
         for f in &outcome.delivery.failed {
             eprintln!("dmd: {name}: {}", f.error);
         }
-        if !outcome.answer.batch_item_failures.is_empty() {
+        if !outcome.answer().batch_item_failures.is_empty() {
             code = ExitCode::from(1);
         }
-        let line = Line { answer: &outcome.answer, event: name, summary: &outcome.summary };
+        let line = Line { answer: outcome.answer(), event: name, summary: &outcome.summary };
         let mut lock = stdout.lock();
         serde_json::to_writer(&mut lock, &line)?;
         writeln!(lock)?;

@@ -126,7 +126,7 @@ impl<S: ObjectSink> Archiver<S> {
             failed_invocation: unreportable > 0,
         };
         match unreportable {
-            0 => Ok(Outcome { answer: outcome.answer, report }),
+            0 => Ok(Outcome { answer: outcome.delivery.answer, report }),
             count => Err(HandlerError::Unreportable { count, report: Box::new(report) }),
         }
     }

@@ -100,10 +100,6 @@ pub struct Redactor<'p> {
 }
 
 impl<'p> Redactor<'p> {
-    pub fn is_deleted(&self) -> bool {
-        self.deleted
-    }
-
     /// What happens to the attribute `name`.
     pub fn disposition(&self, name: &str) -> Disposition {
         match self.deleted {
