@@ -158,6 +158,22 @@ fn the_lambda_handler_archives_a_batch_and_reports_it() {
         types,
         BTreeMap::from([("demand".into(), 5), ("event".into(), 2), ("notification".into(), 2), ("sale".into(), 3)])
     );
+    // RecordsPerFile: one value per data file, the records each object holds.
+    let mut per_file: Vec<usize> = r
+        .file_lines(1)
+        .iter()
+        .flat_map(|l| l["RecordsPerFile"].as_array().expect("values").clone())
+        .map(|v| v.as_u64().expect("count") as usize)
+        .collect();
+    let mut in_objects: Vec<usize> = objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("data/"))
+        .map(|(k, o)| util::decode_avro(k, &o.body).len())
+        .collect();
+    per_file.sort_unstable();
+    in_objects.sort_unstable();
+    assert_eq!(per_file, in_objects);
+    assert_eq!(per_file.iter().sum::<usize>(), 12);
 }
 
 #[test]

@@ -327,7 +327,7 @@ def load_template(path: Path = TEMPLATE) -> dict:
 
     for tag in (
         "Ref", "Sub", "GetAtt", "If", "Equals", "Not", "And", "Or", "Join", "Select",
-        "Split", "FindInMap", "Condition", "ImportValue", "Base64", "GetAZs", "Cidr",
+        "Split", "FindInMap", "Condition", "ImportValue", "Base64", "GetAZs", "Cidr", "Contains",
     ):
         Loader.add_constructor(f"!{tag}", construct(tag))
     # The template quotes every value that YAML 1.1 would read as a date or a boolean.

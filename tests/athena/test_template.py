@@ -26,7 +26,7 @@ KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b1e2c3d-4e5f-6a7b-8c9d-0e1f2a
 # The environment of the function, as the data contract (section 4) names it.
 CONTRACT_ENV = {
     "ARCHIVE_BUCKET", "DATA_PREFIX", "ERROR_PREFIX", "AVRO_CODEC", "SYSTEM_ID",
-    "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES", "RUST_LOG",
+    "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES",
 }
 
 
@@ -121,6 +121,10 @@ class Stack:
                 return str(self.ev(x[0])) == str(self.ev(x[1]))
             if k == "Fn::Not":
                 return not self.ev(x[0])
+            if k == "Fn::Or":
+                return any(self.ev(c) for c in x)
+            if k == "Fn::Contains":
+                return str(self.ev(x[1])) in [str(self.ev(c)) for c in x[0]]
             if k == "Condition":
                 return self.cond(x)
         if isinstance(v, dict):
@@ -181,6 +185,12 @@ def test_transform_creates_what_the_docs_list(template):
         ("ArchivedErrorsAlarm", "AWS::CloudWatch::Alarm"),
         ("IteratorAgeAlarm", "AWS::CloudWatch::Alarm"),
         ("DiscardedBatchesAlarm", "AWS::CloudWatch::Alarm"),
+        ("RetriedRecordsAlarm", "AWS::CloudWatch::Alarm"),
+        ("FailedFilesAlarm", "AWS::CloudWatch::Alarm"),
+        ("ThrottlesAlarm", "AWS::CloudWatch::Alarm"),
+        ("Dashboard", "AWS::CloudWatch::Dashboard"),
+        ("LogSubscriptionRole", "AWS::IAM::Role"),
+        ("LogSubscription", "AWS::Logs::SubscriptionFilter"),
         ("GlueDatabase", "AWS::Glue::Database"),
         ("AthenaWorkGroup", "AWS::Athena::WorkGroup"),
         ("DemandTable", "AWS::Glue::Table"),
@@ -273,6 +283,49 @@ def test_logs_have_retention(template):
     assert stack.resource("ArchiverFunction")["LoggingConfig"]["LogGroup"] == "<ArchiverLogGroup>"
 
 
+def test_log_level_and_format_are_lambdas_own_settings(template):
+    # The level is the function's logging configuration (AWS_LAMBDA_LOG_LEVEL), in JSON
+    # (AWS_LAMBDA_LOG_FORMAT), which the archiver reads (crates/lambda/src/logging.rs).
+    level = param(template, "LogLevel")
+    assert level["Default"] == "INFO"
+    assert level["AllowedValues"] == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    logging = Stack(template, SourceStreamArn=DDB_STREAM, LogLevel="DEBUG").resource("ArchiverFunction")["LoggingConfig"]
+    assert logging["LogFormat"] == "JSON" and logging["ApplicationLogLevel"] == "DEBUG"
+    assert logging["SystemLogLevel"] == "INFO"
+    source = (ROOT / "crates" / "lambda" / "src" / "logging.rs").read_text(encoding="utf-8")
+    assert '"AWS_LAMBDA_LOG_LEVEL"' in source and '"AWS_LAMBDA_LOG_FORMAT"' in source
+
+
+def test_tracing_is_optional_and_its_grant_follows_it(template):
+    assert param(template, "Tracing")["Default"] == "PassThrough"
+    for value, traced in (("PassThrough", False), ("Active", True)):
+        stack = Stack(template, SourceStreamArn=DDB_STREAM, Tracing=value)
+        assert stack.resource("ArchiverFunction")["Tracing"] == value
+        xray = [st for st in role_statements(template, SourceStreamArn=DDB_STREAM, Tracing=value)
+                if any(a.startswith("xray:") for a in st["actions"])]
+        if traced:
+            assert len(xray) == 1 and xray[0]["actions"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        else:
+            assert xray == []
+
+
+def test_log_subscription_ships_to_the_named_stream_only(template):
+    assert Stack(template, SourceStreamArn=DDB_STREAM).resource("LogSubscription") == {}
+    assert Stack(template, SourceStreamArn=DDB_STREAM).resource("LogSubscriptionRole") == {}
+    logs_stream = "arn:aws:kinesis:eu-west-1:123456789012:stream/log-aggregation"
+    stack = Stack(template, SourceStreamArn=DDB_STREAM, LogDestinationArn=logs_stream)
+    sub = stack.resource("LogSubscription")
+    assert sub["LogGroupName"] == "<ArchiverLogGroup>" and sub["DestinationArn"] == logs_stream
+    assert sub["FilterPattern"] == "" and sub["RoleArn"] == "<LogSubscriptionRole.Arn>"
+    role = stack.resource("LogSubscriptionRole")
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    (policy,) = role["Policies"]
+    (st,) = policy["PolicyDocument"]["Statement"]
+    assert st["Action"] == "kinesis:PutRecord" and st["Resource"] == logs_stream
+
+
 # ---------------------------------------------------------------------------
 # The source mapping
 
@@ -293,19 +346,32 @@ def test_source_mapping(template):
     assert esm["Enabled"] is True
 
 
-def test_source_mapping_limits_are_bounded(template):
-    # Retries and record age are bounded (-1 would mean "until the record expires").
+def test_retries_last_as_long_as_the_stream_holds_the_records(template):
+    # -1: Lambda retries a failing batch until its records expire from the stream, and
+    # discards nothing while they can still be archived (docs/deploy.md: the cost).
     retries = param(template, "MaximumRetryAttempts")
-    assert 0 <= retries["MinValue"] <= retries["Default"] <= retries["MaxValue"] <= 100
+    assert retries["Default"] == -1 and retries["MinValue"] == -1 and retries["MaxValue"] == 10000
     age = param(template, "MaximumRecordAgeInSeconds")
-    # Well inside DynamoDB Streams' 24 h retention: time is left to replay a discarded batch.
-    assert 60 <= age["MinValue"] <= age["Default"] <= age["MaxValue"] <= 6 * 3600
-    # A change is archived within 60 s: the batching window leaves at least 20 s for the
-    # stream's delivery and the function's work, whatever value is deployed.
+    assert age["Default"] == -1 and age["MinValue"] == -1 and age["MaxValue"] == 604800
+    esm = Stack(template, SourceStreamArn=DDB_STREAM).resource("SourceMapping")
+    assert esm["MaximumRetryAttempts"] == "-1" and esm["MaximumRecordAgeInSeconds"] == "-1"
+
+
+@pytest.mark.parametrize("age,valid", [("-1", True), ("0", False), ("59", False), ("60", True), ("604800", True)])
+def test_record_age_rule_refuses_what_lambda_refuses(template, age, valid):
+    (assertion,) = template["Rules"]["RecordAgeIsValid"]["Assertions"]
+    stack = Stack(template, SourceStreamArn=DDB_STREAM, MaximumRecordAgeInSeconds=age)
+    assert stack.ev(assertion["Assert"]) is valid
+
+
+def test_batch_size_and_window_reach_the_sources_limits(template):
+    # The sources' own limits: 10,000 records a batch, a 300 s batching window (Lambda
+    # keeps a batch's payload under 6 MB itself). The default window keeps the 60 s
+    # latency promise: at most 40 s of batching leaves 20 s for delivery and the work.
     window = param(template, "MaximumBatchingWindowInSeconds")
-    assert 0 <= window["Default"] <= window["MaxValue"] <= 40
+    assert window["MinValue"] == 0 and window["MaxValue"] == 300 and window["Default"] <= 40
     batch = param(template, "BatchSize")
-    assert batch["Default"] == 1000 and batch["MaxValue"] == 10000
+    assert batch["Default"] == 1000 and batch["MinValue"] == 1 and batch["MaxValue"] == 10000
     factor = param(template, "ParallelizationFactor")
     assert factor["MinValue"] == 1 and factor["MaxValue"] == 10
 
@@ -446,12 +512,62 @@ def test_alarms(template):
     assert alarm("DiscardedBatchesAlarm") == (
         "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "<FailedBatchQueue.QueueName>"}
     )
-    namespace, metric, dims = alarm("ArchivedErrorsAlarm")
-    assert dims == {"FunctionName": "<ArchiverFunction>"}
-    # The function publishes that metric itself (embedded metric format).
+    assert alarm("ThrottlesAlarm") == ("AWS/Lambda", "Throttles", {"FunctionName": "<ArchiverFunction>"})
+    # The function's own metrics (embedded metric format, crates/lambda/src/report.rs).
+    emitted = emitted_metrics()
+    for name, metric in (("ArchivedErrorsAlarm", "ErrorRecords"), ("RetriedRecordsAlarm", "RetriedRecords"),
+                         ("FailedFilesAlarm", "FilesFailed")):
+        assert alarm(name) == ("dmd-pipeline", metric, {"FunctionName": "<ArchiverFunction>"}), name
+        assert metric in emitted, metric
+    assert stack.resource("RetriedRecordsAlarm")["Threshold"] == "0"
+
+
+def emitted_metrics() -> set[str]:
+    """The metric names crates/lambda/src/report.rs declares in its EMF documents."""
     report = (ROOT / "crates" / "lambda" / "src" / "report.rs").read_text(encoding="utf-8")
-    assert f'pub const NAMESPACE: &str = "{namespace}";' in report
-    assert f'("{metric}", "Count"' in report
+    assert 'pub const NAMESPACE: &str = "dmd-pipeline";' in report
+    names = set(re.findall(r'\("(\w+)", "(?:Count|Bytes|Milliseconds)"', report))
+    names |= set(re.findall(r'"Name": "(\w+)", "Unit"', report))
+    return names
+
+
+def dashboard(template, **params) -> dict:
+    stack = Stack(template, SourceStreamArn=DDB_STREAM, **params)
+    return json.loads(stack.resource("Dashboard")["DashboardBody"])
+
+
+def test_dashboard_is_valid_json_and_shows_what_operations_md_explains(template):
+    body = dashboard(template, Timeout="30")
+    metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    named = set()
+    for row in metrics:
+        if isinstance(row[0], dict):
+            named |= set(re.findall(r'MetricName=\\?"(\w+)\\?"', row[0]["expression"]))
+            continue
+        # ".", "..." repeat the previous row's values.
+        if row[0] not in (".", "..."):
+            namespace = row[0]
+        if row[0] != "...":
+            named.add(row[1])
+            if namespace == "dmd-pipeline":
+                assert row[1] in emitted_metrics(), row
+    wanted = {"Records", "ArchivedRecords", "ErrorRecords", "RetriedRecords", "FilesWritten", "FilesFailed",
+              "BytesWritten", "RecordsPerFile", "Duration", "IteratorAge", "OldestChangeAge", "Throttles",
+              "Errors", "Invocations", "ApproximateNumberOfMessagesVisible"}
+    assert wanted <= named, wanted - named
+    # Every alarm of the stack is on it.
+    alarms = {name for name, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert set(alarm_widget["properties"]["alarms"]) == {f"<{a}.Arn>" for a in alarms}
+    # Each metric and alarm is explained in docs/operations.md.
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    for m in wanted - {"Invocations", "Errors", "ApproximateNumberOfMessagesVisible"}:
+        assert f"`{m}`" in guide, m
+    for a in alarms:
+        assert f"`{a}`" in guide, a
+    # The timeout line follows the parameter.
+    durations = [w for w in body["widgets"] if w.get("properties", {}).get("title", "").startswith("Duration")]
+    assert durations[0]["properties"]["annotations"]["horizontal"][0]["value"] == 30000
 
 
 # ---------------------------------------------------------------------------

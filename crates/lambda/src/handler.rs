@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use dmd_archive::deliver::FileKind;
 use dmd_archive::sink::ObjectSink;
 use dmd_archive::{BatchResponse, Deadline, EventError, Limits, Pipeline, SystemClock};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -116,6 +117,13 @@ impl<S: ObjectSink> Archiver<S> {
             }
         }
         let unreportable = outcome.unreportable();
+        let records_per_file = outcome
+            .delivery
+            .written
+            .iter()
+            .filter(|w| matches!(w.kind, FileKind::Data { .. }))
+            .map(|w| w.records)
+            .collect();
         let report = Report {
             request_id: request_id.to_owned(),
             function_name: self.function_name.clone(),
@@ -124,6 +132,7 @@ impl<S: ObjectSink> Archiver<S> {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             oldest_change_age_ms: outcome.oldest_change_age_ms,
             failed_invocation: unreportable > 0,
+            records_per_file,
         };
         match unreportable {
             0 => Ok(Outcome { answer: outcome.delivery.answer, report }),

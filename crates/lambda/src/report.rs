@@ -1,6 +1,7 @@
 //! What one invocation reports: a single JSON summary line that is also a CloudWatch
 //! Embedded Metric Format document (its `_aws` key turns the figures into metrics), plus
-//! one small metric line per record type archived.
+//! small metric lines: records archived per record type, failed records per error type,
+//! and the records of each data file written.
 //!
 //! The lines carry counts, keys (type, date and a hash), sizes and times; never an item's
 //! contents. Format: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>.
@@ -53,7 +54,12 @@ pub struct Report {
     /// Whether the invocation fails as a whole (records to retry without a sequence
     /// number to report them by).
     pub failed_invocation: bool,
+    /// The records of each data file written (error files not counted).
+    pub records_per_file: Vec<usize>,
 }
+
+/// Most values one metric may carry in one EMF document.
+const EMF_MAX_VALUES: usize = 100;
 
 impl Report {
     /// Records that went to data files.
@@ -130,11 +136,60 @@ impl Report {
             .collect()
     }
 
-    /// Writes the summary line and the per-type lines, one JSON document per line.
+    /// One metric document per `error_type` of the failed records: `ErrorRecords` with
+    /// dimensions `FunctionName` and `ErrorType`.
+    pub fn error_type_lines(&self, timestamp_ms: i64) -> Vec<Value> {
+        self.summary
+            .error_types
+            .iter()
+            .map(|(error_type, n)| {
+                json!({
+                    "_aws": {
+                        "Timestamp": timestamp_ms,
+                        "CloudWatchMetrics": [{
+                            "Namespace": NAMESPACE,
+                            "Dimensions": [["FunctionName", "ErrorType"]],
+                            "Metrics": [{"Name": "ErrorRecords", "Unit": "Count"}],
+                        }],
+                    },
+                    "FunctionName": self.function_name,
+                    "ErrorType": error_type,
+                    "ErrorRecords": n,
+                })
+            })
+            .collect()
+    }
+
+    /// `RecordsPerFile` (dimension `FunctionName`): one value per data file written, so
+    /// that CloudWatch's statistics (minimum, average, percentiles) are over files. EMF
+    /// takes at most 100 values a metric, so a batch of more files takes more documents.
+    pub fn file_lines(&self, timestamp_ms: i64) -> Vec<Value> {
+        self.records_per_file
+            .chunks(EMF_MAX_VALUES)
+            .map(|values| {
+                json!({
+                    "_aws": {
+                        "Timestamp": timestamp_ms,
+                        "CloudWatchMetrics": [{
+                            "Namespace": NAMESPACE,
+                            "Dimensions": [["FunctionName"]],
+                            "Metrics": [{"Name": "RecordsPerFile", "Unit": "Count"}],
+                        }],
+                    },
+                    "FunctionName": self.function_name,
+                    "RecordsPerFile": values,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes the summary line and the metric lines, one JSON document per line.
     pub fn emit(&self, timestamp_ms: i64, out: &mut impl Write) -> std::io::Result<()> {
         let mut text = serde_json::to_string(&self.summary_line(timestamp_ms))?;
         text.push('\n');
-        for l in self.type_lines(timestamp_ms) {
+        let lines = self.type_lines(timestamp_ms).into_iter();
+        let lines = lines.chain(self.error_type_lines(timestamp_ms)).chain(self.file_lines(timestamp_ms));
+        for l in lines {
             text.push_str(&serde_json::to_string(&l)?);
             text.push('\n');
         }
@@ -167,6 +222,7 @@ mod tests {
             duration_ms: 42,
             oldest_change_age_ms: Some(1500),
             failed_invocation: false,
+            records_per_file: vec![3, 1],
         }
     }
 
@@ -197,5 +253,50 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0]["RecordType"], "demand");
         assert_eq!(lines[0]["ArchivedRecords"], 4);
+    }
+
+    #[test]
+    fn one_metric_line_per_error_type() {
+        let mut r = report();
+        r.summary.error_types = [("parse".to_owned(), 2), ("validation".to_owned(), 1)].into();
+        let lines = r.error_type_lines(7);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["ErrorType"], "parse");
+        assert_eq!(lines[0]["ErrorRecords"], 2);
+        assert_eq!(lines[1]["ErrorType"], "validation");
+        assert_eq!(lines[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["FunctionName", "ErrorType"]]));
+    }
+
+    #[test]
+    fn records_per_file_is_one_value_per_data_file_in_documents_of_at_most_100() {
+        let mut r = report();
+        assert_eq!(r.file_lines(1)[0]["RecordsPerFile"], json!([3, 1]));
+        r.records_per_file = (1..=250).collect();
+        let lines = r.file_lines(1);
+        let sizes: Vec<usize> = lines.iter().map(|l| l["RecordsPerFile"].as_array().expect("values").len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let all: Vec<u64> = lines
+            .iter()
+            .flat_map(|l| l["RecordsPerFile"].as_array().expect("values").clone())
+            .filter_map(|v| v.as_u64())
+            .collect();
+        assert_eq!(all, (1..=250).collect::<Vec<u64>>());
+        r.records_per_file.clear();
+        assert!(r.file_lines(1).is_empty());
+    }
+
+    #[test]
+    fn emit_writes_every_line() {
+        let mut r = report();
+        r.summary.error_types = [("parse".to_owned(), 1)].into();
+        let mut out = Vec::new();
+        r.emit(5, &mut out).expect("emit");
+        let lines: Vec<Value> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        assert_eq!(lines.len(), 4, "summary, one type, one error type, one file line");
+        assert!(lines.iter().all(|l| l["_aws"]["Timestamp"] == 5));
     }
 }
