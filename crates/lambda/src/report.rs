@@ -99,17 +99,23 @@ impl Report {
         for (name, _, value) in metrics {
             line.insert(name.into(), value);
         }
-        line.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": definitions,
-                }],
-            }),
-        );
+        line.insert("_aws".into(), emf_directive(timestamp_ms, &["FunctionName"], definitions));
+        Value::Object(line)
+    }
+
+    /// One EMF document with one metric (`name`, `unit`), dimension `FunctionName` and,
+    /// when given, one more dimension.
+    fn metric_line(&self, timestamp_ms: i64, extra: Option<(&str, &str)>, metric: (&str, &str), value: Value) -> Value {
+        let (name, unit) = metric;
+        let mut dimensions = vec!["FunctionName"];
+        let mut line = serde_json::Map::new();
+        line.insert("FunctionName".into(), self.function_name.clone().into());
+        if let Some((dimension, v)) = extra {
+            dimensions.push(dimension);
+            line.insert(dimension.into(), v.into());
+        }
+        line.insert(name.into(), value);
+        line.insert("_aws".into(), emf_directive(timestamp_ms, &dimensions, vec![json!({"Name": name, "Unit": unit})]));
         Value::Object(line)
     }
 
@@ -118,20 +124,8 @@ impl Report {
     pub fn type_lines(&self, timestamp_ms: i64) -> Vec<Value> {
         self.archived_by_type()
             .into_iter()
-            .map(|(record_type, n)| {
-                json!({
-                    "_aws": {
-                        "Timestamp": timestamp_ms,
-                        "CloudWatchMetrics": [{
-                            "Namespace": NAMESPACE,
-                            "Dimensions": [["FunctionName", "RecordType"]],
-                            "Metrics": [{"Name": "ArchivedRecords", "Unit": "Count"}],
-                        }],
-                    },
-                    "FunctionName": self.function_name,
-                    "RecordType": record_type,
-                    "ArchivedRecords": n,
-                })
+            .map(|(t, n)| {
+                self.metric_line(timestamp_ms, Some(("RecordType", t)), ("ArchivedRecords", "Count"), n.into())
             })
             .collect()
     }
@@ -142,20 +136,8 @@ impl Report {
         self.summary
             .error_types
             .iter()
-            .map(|(error_type, n)| {
-                json!({
-                    "_aws": {
-                        "Timestamp": timestamp_ms,
-                        "CloudWatchMetrics": [{
-                            "Namespace": NAMESPACE,
-                            "Dimensions": [["FunctionName", "ErrorType"]],
-                            "Metrics": [{"Name": "ErrorRecords", "Unit": "Count"}],
-                        }],
-                    },
-                    "FunctionName": self.function_name,
-                    "ErrorType": error_type,
-                    "ErrorRecords": n,
-                })
+            .map(|(t, n)| {
+                self.metric_line(timestamp_ms, Some(("ErrorType", t)), ("ErrorRecords", "Count"), (*n).into())
             })
             .collect()
     }
@@ -166,20 +148,7 @@ impl Report {
     pub fn file_lines(&self, timestamp_ms: i64) -> Vec<Value> {
         self.records_per_file
             .chunks(EMF_MAX_VALUES)
-            .map(|values| {
-                json!({
-                    "_aws": {
-                        "Timestamp": timestamp_ms,
-                        "CloudWatchMetrics": [{
-                            "Namespace": NAMESPACE,
-                            "Dimensions": [["FunctionName"]],
-                            "Metrics": [{"Name": "RecordsPerFile", "Unit": "Count"}],
-                        }],
-                    },
-                    "FunctionName": self.function_name,
-                    "RecordsPerFile": values,
-                })
-            })
+            .map(|values| self.metric_line(timestamp_ms, None, ("RecordsPerFile", "Count"), json!(values)))
             .collect()
     }
 
@@ -196,6 +165,19 @@ impl Report {
         out.write_all(text.as_bytes())?;
         out.flush()
     }
+}
+
+/// The `_aws` member of an EMF document: the metrics' time, namespace, one dimension set
+/// and the metric definitions.
+fn emf_directive(timestamp_ms: i64, dimensions: &[&str], metrics: Vec<Value>) -> Value {
+    json!({
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [{
+            "Namespace": NAMESPACE,
+            "Dimensions": [dimensions],
+            "Metrics": metrics,
+        }],
+    })
 }
 
 #[cfg(test)]
