@@ -57,7 +57,8 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 .PHONY: test
 test: venv lint ## Install what the tests need, start the servers, run every test.
 	$(CARGO) build --workspace --bins --tests
-	tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
+	$(MAKE) sam-build
+	DMD_BOOTSTRAP=$(abspath $(SAM_BOOTSTRAP)) tests/with-servers.sh $(CARGO) test --workspace --no-fail-fast
 	$(MAKE) test-deploy TEST_BINS=
 	$(MAKE) fuzz-smoke
 
@@ -65,6 +66,6 @@ test: venv lint ## Install what the tests need, start the servers, run every tes
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: clean
-clean: ## Remove build output, the virtualenv and ./archive.
+clean: ## Remove build output (target/, .aws-sam/), the virtualenv and ./archive.
 	$(CARGO) clean
-	rm -rf $(VENV) $(OUT)
+	rm -rf $(VENV) $(OUT) .aws-sam

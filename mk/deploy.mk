@@ -26,6 +26,19 @@ build: ## Build the Lambda: cargo lambda build --release --arm64 (LAMBDA_ARCH=x8
 	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver
 	@ls -l $(TARGET_DIR)/lambda/archiver/bootstrap
 
+# `make sam-build`: the function as `sam build` makes it for deployment, which `make test`
+# serves to tests/bootstrap.rs. For x86_64 by default, the processor of this machine and
+# of CI: an arm64 build needs the aarch64 Rust standard library from rustup
+# (docs/deploy.md). The template's default for deployment stays arm64.
+SAM_BUILD_ARCH ?= x86_64
+SAM_BOOTSTRAP := .aws-sam/build/ArchiverFunction/bootstrap
+
+.PHONY: sam-build
+sam-build: venv ## sam build for SAM_BUILD_ARCH (x86_64) into .aws-sam/build, as make test does.
+	@export PATH="$(LAMBDA_PATH)" SAM_CLI_TELEMETRY=0; set -x; \
+	$(SAM) build --parameter-overrides Architecture=$(SAM_BUILD_ARCH)
+	@ls -l $(SAM_BOOTSTRAP)
+
 .PHONY: deploy
 deploy: ## sam build and sam deploy (guided the first time; the answers go to samconfig.toml).
 	@export PATH="$(LAMBDA_PATH)"; \

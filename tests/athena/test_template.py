@@ -179,6 +179,10 @@ def test_transform_creates_what_the_docs_list(template):
         ("SourceMapping", "AWS::Lambda::EventSourceMapping"),
         ("FailedBatchQueue", "AWS::SQS::Queue"),
         ("FailedBatchQueuePolicy", "AWS::SQS::QueuePolicy"),
+        ("RecovererLogGroup", "AWS::Logs::LogGroup"),
+        ("RecovererRole", "AWS::IAM::Role"),
+        ("RecovererFunction", "AWS::Lambda::Function"),
+        ("RecovererMapping", "AWS::Lambda::EventSourceMapping"),
         ("AlarmTopic", "AWS::SNS::Topic"),
         ("AlarmEmailSubscription", "AWS::SNS::Subscription"),
         ("FunctionErrorsAlarm", "AWS::CloudWatch::Alarm"),
@@ -664,3 +668,106 @@ def test_yaml_has_no_ambiguous_scalars(template):
     for res in glue_tables.glue_tables(template).values():
         for k, v in res["Properties"]["TableInput"]["Parameters"].items():
             assert isinstance(v, (str, dict)), k
+
+
+# ---------------------------------------------------------------------------
+# The recoverer: the failure queue's batches recovered by a function of its own.
+
+RECOVERER = ("RecovererLogGroup", "RecovererRole", "RecovererFunction", "RecovererMapping")
+
+
+def recoverer_statements(template, **params) -> list[dict]:
+    role = Stack(template, **params).resource("RecovererRole")
+    assert "ManagedPolicyArns" not in role
+    statements = []
+    for policy in role["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            assert st["Effect"] == "Allow", st
+            statements.append({"actions": sorted(actions), "resources": sorted(resources)})
+    return sorted(statements, key=lambda st: st["actions"])
+
+
+@pytest.mark.parametrize(
+    "params,stream_actions",
+    [
+        ({"SourceType": "dynamodb", "SourceStreamArn": DDB_STREAM}, ["dynamodb:GetRecords", "dynamodb:GetShardIterator"]),
+        ({"SourceType": "kinesis", "SourceStreamArn": KINESIS_STREAM}, ["kinesis:GetRecords", "kinesis:GetShardIterator"]),
+    ],
+)
+def test_recoverer_role_is_least_privilege(template, params, stream_actions):
+    # Exactly: the two calls that read a range back, on the one source stream; objects
+    # under the data and error prefixes (no read, list or delete); what the SQS mapping
+    # needs on the failure queue only; its own log group.
+    assert recoverer_statements(template, **params) == sorted([
+        {"actions": stream_actions, "resources": [params["SourceStreamArn"]]},
+        {"actions": ["s3:PutObject"], "resources": ["<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*"]},
+        {"actions": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+         "resources": ["<FailedBatchQueue.Arn>"]},
+        {"actions": ["logs:CreateLogStream", "logs:PutLogEvents"], "resources": ["<RecovererLogGroup.Arn>"]},
+    ], key=lambda st: st["actions"])
+    # The calls crates/recover makes are the ones granted.
+    source = "\n".join((ROOT / "crates" / "recover" / "src" / f).read_text(encoding="utf-8")
+                       for f in ("dynamodb.rs", "kinesis.rs"))
+    calls = set(re.findall(r"\.(get_shard_iterator|get_records|describe_stream\w*|list_\w+)\(\)", source))
+    assert calls == {"get_shard_iterator", "get_records"}, calls
+
+
+def test_recoverer_role_follows_the_prefixes_and_the_key(template):
+    statements = recoverer_statements(template, SourceType="kinesis", SourceStreamArn=KINESIS_STREAM,
+                                      SourceKmsKeyArn=KMS_KEY, DataPrefix="a/data/", ErrorPrefix="a/errors/")
+    assert {"actions": ["kms:Decrypt"], "resources": [KMS_KEY]} in statements
+    assert {"actions": ["s3:PutObject"], "resources": ["<ArchiveBucket.Arn>/a/data/*", "<ArchiveBucket.Arn>/a/errors/*"]} \
+        in statements
+    trust = Stack(template, SourceStreamArn=DDB_STREAM).resource("RecovererRole")["AssumeRolePolicyDocument"]
+    (st,) = trust["Statement"]
+    assert st["Principal"] == {"Service": "lambda.amazonaws.com"} and st["Action"] == "sts:AssumeRole"
+    assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_recoverer_mapping_reports_each_message_on_its_own(template):
+    stack = Stack(template, SourceStreamArn=DDB_STREAM)
+    esm = stack.resource("RecovererMapping")
+    assert esm["FunctionName"] == "<RecovererFunction>"
+    assert esm["EventSourceArn"] == "<FailedBatchQueue.Arn>"
+    assert esm["BatchSize"] == 1
+    assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert esm["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert esm["Enabled"] is True
+    # Lambda advises a visibility timeout of at least six times the function's timeout.
+    timeout = stack.resource("RecovererFunction")["Timeout"]
+    assert stack.resource("FailedBatchQueue")["VisibilityTimeout"] >= 6 * timeout
+    assert stack.resource("FailedBatchQueue")["MessageRetentionPeriod"] == 1209600
+
+
+def test_recoverer_function_is_the_archivers_configuration_and_binary(template):
+    stack = Stack(template, SourceStreamArn=DDB_STREAM, AvroCodec="zstandard", PiiAttributes="address")
+    fn, archiver = stack.resource("RecovererFunction"), stack.resource("ArchiverFunction")
+    assert fn["Environment"] == archiver["Environment"]
+    assert fn["Environment"]["Variables"]["PII_ATTRIBUTES"] == "address"
+    for key in ("Runtime", "Handler", "Architectures", "MemorySize", "CodeUri"):
+        assert fn[key] == archiver[key], key
+    assert fn["Role"] == "<RecovererRole.Arn>" and "Policies" not in fn
+    assert fn["LoggingConfig"] == dict(archiver["LoggingConfig"], LogGroup="<RecovererLogGroup>")
+    assert stack.resource("RecovererLogGroup")["RetentionInDays"] == "30"
+    meta = template["Resources"]["RecovererFunction"]["Metadata"]
+    assert meta["BuildMethod"] == "rust-cargolambda" and meta["BuildProperties"]["Binary"] == "recoverer"
+    manifest = tomllib.loads((ROOT / "crates" / "lambda" / "Cargo.toml").read_text(encoding="utf-8"))
+    assert "recoverer" in [b["name"] for b in manifest.get("bin", [])]
+
+
+def test_auto_recover_is_on_by_default_and_can_be_turned_off(template, tmp_path):
+    p = param(template, "AutoRecover")
+    assert p["Default"] == "true" and p["AllowedValues"] == ["true", "false"]
+    for name in RECOVERER:
+        assert template["Resources"][name]["Condition"] == "RecoversAutomatically", name
+        assert Stack(template, SourceStreamArn=DDB_STREAM, AutoRecover="false").resource(name) == {}
+        assert Stack(template, SourceStreamArn=DDB_STREAM).resource(name) != {}
+    assert template["Outputs"]["RecovererFunctionName"]["Condition"] == "RecoversAutomatically"
+    # Either way the stack transforms and lints clean.
+    out = sam_transform(template, {"SourceStreamArn": DDB_STREAM, "AutoRecover": "false"})
+    path = tmp_path / "no-recoverer.json"
+    path.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    proc = cfn_lint(path)
+    assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr

@@ -1,0 +1,145 @@
+//! The `recoverer` function: an SQS batch from the failure queue, each on-failure message
+//! recovered through [`dmd_recover::Recoverer`] within the invocation's deadline, and the
+//! SQS partial batch response naming the messages not recovered in full, so that Lambda
+//! deletes exactly the recovered ones and the others come back after the queue's
+//! visibility timeout. See
+//! <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use dmd_archive::deliver::ANSWER_RESERVE;
+use dmd_archive::sink::ObjectSink;
+use dmd_archive::{Deadline, Limits, Pipeline, SystemClock};
+use dmd_recover::{Recoverer, Recovery, StreamReader};
+use lambda_runtime::LambdaEvent;
+
+use crate::config::Config;
+use crate::handler::{instant_of_epoch_ms, now_millis};
+use crate::recovery_report::recovery_line;
+
+/// The function: the pipeline, the stream reader and the sink, built once.
+pub struct RecoverFunction<R, S> {
+    recoverer: Recoverer<R>,
+    sink: S,
+    concurrency: usize,
+    deadline_margin: Duration,
+    function_name: String,
+}
+
+impl<R: StreamReader, S: ObjectSink> RecoverFunction<R, S> {
+    /// Fails only when the built-in Avro schemas do not load (a build defect).
+    pub fn new(config: &Config, reader: R, sink: S) -> anyhow::Result<RecoverFunction<R, S>> {
+        let pipeline = Pipeline::new(config.settings.clone())?;
+        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "recoverer".into());
+        Ok(RecoverFunction {
+            recoverer: Recoverer::new(pipeline, reader),
+            sink,
+            concurrency: config.concurrency,
+            deadline_margin: config.deadline_margin,
+            function_name,
+        })
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// Handles one SQS event as delivered. The invocation itself never fails: a message
+    /// that was not recovered is named in `batchItemFailures`.
+    pub async fn invoke(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+        Ok(self.handle(&event.payload, Some(instant_of_epoch_ms(event.context.deadline))).await)
+    }
+
+    /// Recovers every message of `event`, one after the other, and logs one line each.
+    pub async fn handle(&self, event: &SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+        let mut answer = SqsBatchResponse::default();
+        for message in &event.records {
+            let id = message.message_id.clone().unwrap_or_default();
+            let body = message.body.as_deref().unwrap_or_default().as_bytes();
+            let recovery = self.recover(body, deadline).await;
+            let line = recovery_line(&self.function_name, &id, &recovery, now_millis());
+            println!("{line}");
+            if !recovery.recovered() {
+                answer.add_failure(id);
+            }
+        }
+        answer
+    }
+
+    /// One message, given up (and left to a later try) once the invocation is about to
+    /// time out.
+    async fn recover(&self, body: &[u8], deadline: Option<Instant>) -> Recovery {
+        let limits = Limits {
+            concurrency: self.concurrency,
+            deadline: deadline.map(|at| Deadline { at, margin: self.deadline_margin }),
+        };
+        let work = self.recoverer.recover(body, &self.sink, &SystemClock, limits);
+        let Some(at) = deadline else {
+            return work.await;
+        };
+        let give_up = at.checked_sub(ANSWER_RESERVE).unwrap_or_else(Instant::now);
+        match tokio::time::timeout_at(give_up.into(), work).await {
+            Ok(recovery) => recovery,
+            Err(_) => Recovery::unfinished(body, "the invocation ran out of time; the message is tried again later"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dmd_archive::Memory;
+    use dmd_recover::{BatchInfo, RangeRead, ReadError};
+    use serde_json::json;
+
+    /// A stream holding two records of shard `shardId-1`, sequence numbers 100 and 200.
+    struct TwoRecords;
+
+    impl StreamReader for TwoRecords {
+        async fn read(&self, batch: &BatchInfo) -> Result<RangeRead, ReadError> {
+            let record = |seq: u32| {
+                json!({"eventID": format!("ev-{seq}"), "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                    "eventSourceARN": batch.stream_arn, "awsRegion": "eu-west-1",
+                    "dynamodb": {"ApproximateCreationDateTime": 1_763_546_400, "SequenceNumber": seq.to_string(),
+                        "Keys": {"pk": {"S": "EVENT#e-1"}, "sk": {"S": "EVENT#e-1"}},
+                        "NewImage": {"pk": {"S": "EVENT#e-1"}, "sk": {"S": "EVENT#e-1"}, "eventId": {"S": "e-1"},
+                            "createdDate": {"S": "2026-11-01T09:00:00Z"}}}})
+            };
+            let records = [100, 200]
+                .into_iter()
+                .filter(|s| batch.start.as_str().parse::<u32>().is_ok_and(|a| a <= *s))
+                .map(record)
+                .collect();
+            Ok(RangeRead { records, trimmed: false, complete: true })
+        }
+    }
+
+    fn message(id: &str, body: String) -> serde_json::Value {
+        json!({"messageId": id, "receiptHandle": "r", "body": body, "eventSource": "aws:sqs"})
+    }
+
+    fn body(start: &str, batch_size: u64) -> String {
+        json!({"DDBStreamBatchInfo": {"shardId": "shardId-1", "startSequenceNumber": start,
+            "endSequenceNumber": "200", "batchSize": batch_size,
+            "streamArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/demand/stream/2026-11-01T00:00:00.000"}})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn only_messages_not_recovered_in_full_are_failures() {
+        let config =
+            Config::from_lookup(|k| (k == "ARCHIVE_BUCKET").then(|| "dmd-archive".to_owned())).expect("config");
+        let function = RecoverFunction::new(&config, TwoRecords, Memory::new()).expect("function");
+        let event: SqsEvent = serde_json::from_value(json!({"Records": [
+            message("whole", body("100", 2)),
+            message("short", body("100", 5)),
+            message("junk", "{\"hello\": 1}".into()),
+        ]}))
+        .expect("event");
+        let answer = function.handle(&event, Some(Instant::now() + Duration::from_secs(30))).await;
+        let failed: Vec<&str> = answer.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["short", "junk"]);
+        assert_eq!(function.sink().objects().keys().filter(|k| k.starts_with("data/event/dt=2026-11-01/")).count(), 1);
+    }
+}
