@@ -1,6 +1,7 @@
 //! `dmd`: the dmd-pipeline archive outside Lambda. `archive` runs Lambda event files
-//! through the same pipeline as the function, `cat` prints Avro records, `generate`
-//! writes realistic events, `schema` prints the Avro schemas.
+//! through the same pipeline as the function, `verify` checks an archive against its
+//! manifests, `replay` puts error files back through the pipeline, `cat` prints Avro records, `generate` writes realistic events, `schema`
+//! prints the Avro schemas.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
 mod cat;
+mod replay;
+mod verify;
 
 /// Archive DynamoDB change events to Avro, as the dmd-pipeline Lambda does.
 ///
@@ -85,6 +88,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    Replay(replay::Args),
+    Verify(verify::Args),
     /// Print the Avro schema of a record type (as written into every data file).
     Schema {
         #[arg(value_enum)]
@@ -161,6 +166,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("dmd: wrote {records} records in {files} file(s) to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Replay(args) => replay::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Schema { record_type } => {
             let rt = RecordType::from(record_type);
             let text =
