@@ -2,7 +2,7 @@
 """Whole-process benchmarks of dmd-pipeline, run by `make bench`.
 
 Runs, on the same generated event files and in one run:
-  - the Python baseline (json + fastavro, deflate): ../shared/bench/py_baseline.py,
+  - the Python baseline (json + fastavro, deflate): bench/py_baseline.py,
   - the floor: a Rust program that only reads each file into a serde_json::Value,
   - `dmd archive` with the default codec (deflate) and with AVRO_CODEC=snappy,
 and the Lambda cold start of `archiver` (exec to the first poll of a loopback stand-in for
@@ -10,7 +10,7 @@ the Lambda runtime API). Each figure is the median of several runs after one war
 peak memory is the largest resident set size of a run (wait4's ru_maxrss).
 
 bench/run.py --dmd target/release/dmd --floor target/release/floor \
-    --archiver target/release/archiver --baseline ../shared/bench/py_baseline.py \
+    --archiver target/release/archiver --baseline bench/py_baseline.py \
     --work .bench --runs 5 --out docs/performance.md
 """
 import argparse

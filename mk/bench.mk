@@ -1,6 +1,6 @@
-# Benchmarks: whole-process runs against the Python baseline and the parsing floor, and
-# the criterion benchmarks of the in-memory pipeline.
-BASELINE ?= ../shared/bench/py_baseline.py
+# Benchmarks: whole-process runs against the Python baseline and the parsing floor, the
+# records per Avro file, and the criterion benchmarks of the in-memory pipeline.
+BASELINE ?= bench/py_baseline.py
 BENCH_RUNS ?= 5
 # The workload and the archive live in memory when /dev/shm exists, so that the figures
 # measure the programs rather than the disk (the Lambda reads its batch from memory).
@@ -16,3 +16,9 @@ bench: venv ## Release builds, generated workload, table of records/s, ratios an
 .PHONY: bench-stages
 bench-stages: ## Criterion benchmarks of the in-memory pipeline, by stage.
 	$(CARGO) bench -p dmd-archive --bench pipeline
+
+# Records per file depend on the workload, not on the speed of the build: the debug dmd will do.
+.PHONY: bench-files
+bench-files: ## Records per Avro file by batch size and batching window -> docs/performance.md.
+	$(CARGO) build --bin dmd
+	$(PYTHON) bench/records_per_file.py --dmd $(DMD) --work $(BENCH_WORK)/files --out docs/performance.md

@@ -83,9 +83,10 @@ fn options() -> impl Strategy<Value = (synth::Options, Codec, u64)> {
         0u32..40,
         prop_oneof![Just(Codec::Null), Just(Codec::Deflate), Just(Codec::Snappy), Just(Codec::Zstandard)],
         prop_oneof![Just(0u64), 2u64..6],
+        1u32..=7,
     )
-        .prop_map(|(records, batch, source, seed, bad_percent, codec, refuse)| {
-            (synth::Options { records, batch, source, seed, bad_percent }, codec, refuse)
+        .prop_map(|(records, batch, source, seed, bad_percent, codec, refuse, days)| {
+            (synth::Options { records, batch, source, seed, bad_percent, days }, codec, refuse)
         })
 }
 
@@ -144,7 +145,7 @@ proptest! {
 #[test]
 fn the_answer_is_what_lambda_expects() {
     // Every group refused: all records in the answer, as aws_lambda_events reads it.
-    let opts = synth::Options { records: 50, batch: 50, source: Source::DynamoDb, seed: 3, bad_percent: 10 };
+    let opts = synth::Options { records: 50, batch: 50, source: Source::DynamoDb, seed: 3, bad_percent: 10, days: 7 };
     let g = synth::generate(&opts).next().expect("one batch");
     let pipeline = Pipeline::new(Settings::default()).expect("schemas");
     let batch = pipeline.process(g.json.as_bytes(), 0).expect("event");
@@ -161,7 +162,7 @@ fn the_answer_is_what_lambda_expects() {
 
 #[test]
 fn a_failed_group_reports_exactly_its_records() {
-    let opts = synth::Options { records: 300, batch: 300, source: Source::Kinesis, seed: 11, bad_percent: 5 };
+    let opts = synth::Options { records: 300, batch: 300, source: Source::Kinesis, seed: 11, bad_percent: 5, days: 7 };
     let g = synth::generate(&opts).next().expect("one batch");
     let pipeline = Pipeline::new(Settings::default()).expect("schemas");
     let batch = pipeline.process(g.json.as_bytes(), 0).expect("event");
@@ -190,7 +191,7 @@ fn a_failed_group_reports_exactly_its_records() {
 
 #[test]
 fn a_passed_deadline_starts_no_write_and_reports_everything() {
-    let opts = synth::Options { records: 40, batch: 40, source: Source::DynamoDb, seed: 5, bad_percent: 0 };
+    let opts = synth::Options { records: 40, batch: 40, source: Source::DynamoDb, seed: 5, bad_percent: 0, days: 7 };
     let g = synth::generate(&opts).next().expect("one batch");
     let pipeline = Pipeline::new(Settings::default()).expect("schemas");
     let batch = pipeline.process(g.json.as_bytes(), 0).expect("event");
@@ -205,7 +206,8 @@ fn a_passed_deadline_starts_no_write_and_reports_everything() {
 
 #[test]
 fn compression_threads_do_not_change_a_byte() {
-    let opts = synth::Options { records: 4000, batch: 4000, source: Source::DynamoDb, seed: 9, bad_percent: 2 };
+    let opts =
+        synth::Options { records: 4000, batch: 4000, source: Source::DynamoDb, seed: 9, bad_percent: 2, days: 7 };
     let g = synth::generate(&opts).next().expect("one batch");
     for codec in Codec::ALL {
         let settings = Settings { codec, ..Settings::default() };

@@ -336,7 +336,7 @@ def test_source_mapping(template):
     assert esm["EventSourceArn"] == KINESIS_STREAM
     assert esm["FunctionName"] == "<ArchiverFunction>"
     assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert esm["BatchSize"] == "1000"
+    assert esm["BatchSize"] == "10000"
     assert esm["BisectBatchOnFunctionError"] is True
     assert esm["StartingPosition"] == "TRIM_HORIZON"
     assert esm["DestinationConfig"]["OnFailure"]["Destination"] == "<FailedBatchQueue.Arn>"
@@ -371,7 +371,7 @@ def test_batch_size_and_window_reach_the_sources_limits(template):
     window = param(template, "MaximumBatchingWindowInSeconds")
     assert window["MinValue"] == 0 and window["MaxValue"] == 300 and window["Default"] <= 40
     batch = param(template, "BatchSize")
-    assert batch["Default"] == 1000 and batch["MinValue"] == 1 and batch["MaxValue"] == 10000
+    assert batch["Default"] == 10000 and batch["MinValue"] == 1 and batch["MaxValue"] == 10000
     factor = param(template, "ParallelizationFactor")
     assert factor["MinValue"] == 1 and factor["MaxValue"] == 10
 

@@ -11,7 +11,7 @@ use dmd_archive::synth;
 use dmd_archive::Pipeline;
 
 fn payload(source: Source) -> String {
-    let opts = synth::Options { records: 1000, batch: 1000, source, seed: 42, bad_percent: 0 };
+    let opts = synth::Options { records: 1000, batch: 1000, source, seed: 42, bad_percent: 0, days: 7 };
     let json = synth::generate(&opts).next().map(|g| g.json).unwrap_or_default();
     json
 }

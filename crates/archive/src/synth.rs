@@ -1,6 +1,6 @@
 //! Realistic synthetic Lambda events (`dmd generate`), for tests, demos and benchmarks:
 //! all four record types, INSERT/MODIFY/REMOVE, TTL deletions, PII where the contract
-//! names it, several partition dates, and optionally bad records of every kind.
+//! names it, partition dates over one to seven days, and optionally bad records of every kind.
 //! The same options and seed always give the same bytes. Each generated record comes
 //! with what the archive is expected to make of it.
 
@@ -21,6 +21,10 @@ pub struct Options {
     pub seed: u64,
     /// Percentage (0 to 100) of records that are malformed or invalid.
     pub bad_percent: u32,
+    /// How many UTC days (1 to 7, from 2026-11-01) the partition timestamps spread over.
+    /// 1 is a batch of a few minutes of changes to items of the same day; 7 splits every
+    /// batch over a week of partitions.
+    pub days: u32,
 }
 
 /// The expected fate of a generated record.
@@ -165,8 +169,8 @@ fn record(opts: &Options, k: u64, rng: &mut Rng) -> (Value, Truth) {
         let choices = if opts.source == Source::Kinesis { &all[..] } else { &all[..7] };
         choices[rng.below(choices.len() as u64) as usize]
     });
-    // Partition timestamp: one of seven days, in several notations.
-    let day = rng.below(7) as i64;
+    // Partition timestamp: one of the first `days` days, in several notations.
+    let day = rng.below(u64::from(opts.days.clamp(1, 7))) as i64;
     let ms = BASE_MS + day * DAY_MS + rng.below(DAY_MS as u64) as i64;
     let (ts_value, part_ms) = match rng.below(10) {
         0 => {
@@ -406,7 +410,7 @@ mod tests {
 
     #[test]
     fn deterministic_and_sized() {
-        let opts = Options { records: 25, batch: 10, source: Source::Kinesis, seed: 7, bad_percent: 20 };
+        let opts = Options { records: 25, batch: 10, source: Source::Kinesis, seed: 7, bad_percent: 20, days: 7 };
         let a: Vec<_> = generate(&opts).collect();
         let b: Vec<_> = generate(&opts).collect();
         assert_eq!(a.len(), 3);
@@ -414,5 +418,22 @@ mod tests {
         assert!(a.iter().zip(&b).all(|(x, y)| x.json == y.json));
         let v: Value = serde_json::from_str(&a[0].json).expect("json");
         assert_eq!(v["Records"].as_array().map(Vec::len), Some(10));
+    }
+
+    #[test]
+    fn days_bound_the_partition_dates() {
+        for days in [1, 3, 7] {
+            let opts = Options { records: 500, batch: 200, source: Source::DynamoDb, seed: 3, bad_percent: 0, days };
+            let dates: std::collections::BTreeSet<String> = generate(&opts)
+                .flat_map(|g| g.truth)
+                .filter_map(|t| match t.expected {
+                    Expected::Archived { date, .. } => Some(date),
+                    Expected::Failed(_) => None,
+                })
+                .collect();
+            let first: std::collections::BTreeSet<String> =
+                (0..days).map(|d| Date::of_millis(BASE_MS + i64::from(d) * DAY_MS).to_string()).collect();
+            assert_eq!(dates, first, "{days} day(s)");
+        }
     }
 }

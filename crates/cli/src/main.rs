@@ -84,6 +84,11 @@ enum Command {
         /// Percentage of malformed or invalid records (one of each error kind in turn).
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
         bad_percent: u32,
+        /// Days (from 2026-11-01, UTC) that the partition timestamps (requestedDate,
+        /// createdDate) spread over. A real batch holds seconds or minutes of changes, mostly
+        /// to items of one day: 1 is closest to that; 7 splits every batch over a week.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=7))]
+        days: u32,
         /// Folder for the files (created); they are named batch-00000.json, ...
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -149,13 +154,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate { records, batch, source, seed, bad_percent, out } => {
+        Command::Generate { records, batch, source, seed, bad_percent, days, out } => {
             let source = match source {
                 SourceArg::Dynamodb => Source::DynamoDb,
                 SourceArg::Kinesis => Source::Kinesis,
             };
             let batch = usize::try_from(batch).context("--batch is too large")?;
-            let opts = synth::Options { records, batch, source, seed, bad_percent };
+            let opts = synth::Options { records, batch, source, seed, bad_percent, days };
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             let mut files = 0;
             for (i, g) in synth::generate(&opts).enumerate() {

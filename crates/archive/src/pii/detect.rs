@@ -187,14 +187,25 @@ fn find_encoded(s: &str, from: usize) -> Option<Range<usize>> {
     None
 }
 
+/// Decodes base64 whatever its padding and the unused bits of its last character, so
+/// that a run cut at any alignment decodes to its last whole byte.
+const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
 /// Whether some alignment of `run` (base64 of either alphabet, padding stripped) decodes
-/// to text that holds PII in plain form.
+/// to text that holds PII in plain form. The run's last two or three characters (one or
+/// two bytes) are decoded too: `555 1111` is eight bytes, eleven characters.
 fn decodes_to_pii(run: &[u8]) -> bool {
-    let engine = &base64::engine::general_purpose::STANDARD_NO_PAD;
+    let engine = &LENIENT;
     let mut buf = Vec::with_capacity(run.len());
     for skip in 0..4.min(run.len()) {
         let part = &run[skip..];
-        let part = &part[..part.len() - part.len() % 4];
+        // One character left over holds no whole byte.
+        let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
         if part.len() < MIN_ENCODED {
             break;
         }
@@ -378,6 +389,26 @@ mod tests {
             }
         }
         for s in ["REDACTED", "DEMAND#e1#s1", "somewhatlongwords here", "QUJDREVGR0g="] {
+            assert!(!contains_pii(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn short_encoded_pii_whose_last_group_is_partial() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        // Seven digits or a six-byte address: the last digits sit in the partial group.
+        for secret in ["555 1111", "5551111", "a@b.co", "ab@cd.io"] {
+            for prefix in ["", "a", "ab", "abc"] {
+                for suffix in ["", "x", "xy"] {
+                    let enc = b64.encode(format!("{prefix}{secret}{suffix}"));
+                    assert!(contains_pii(&enc), "{enc} ({prefix}{secret}{suffix})");
+                    assert!(contains_pii(enc.trim_end_matches('=')), "{enc}");
+                }
+            }
+        }
+        // Partial groups of text without PII stay clean.
+        for s in ["QUJDREVGR0hJ", "c29tZSB0ZXh0", "MTIzNDU2"] {
             assert!(!contains_pii(s), "{s}");
         }
     }
