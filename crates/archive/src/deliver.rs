@@ -59,9 +59,13 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    /// The deadline of the data and error files: the manifest's reserve earlier.
+    /// The deadline of the data and error files: they start by the same time, and are
+    /// abandoned the manifest's reserve earlier.
     pub fn for_files(self) -> Deadline {
-        Deadline { at: self.at.checked_sub(MANIFEST_RESERVE).unwrap_or(self.at), margin: self.margin }
+        Deadline {
+            at: self.at.checked_sub(MANIFEST_RESERVE).unwrap_or(self.at),
+            margin: self.margin.saturating_sub(MANIFEST_RESERVE),
+        }
     }
 
     /// The deadline of the manifest: it may start as long as it is not yet abandoned.
@@ -186,4 +190,20 @@ pub fn answer_for(mut retry: Vec<(usize, Option<String>)>) -> (BatchResponse, us
         .map(|item_identifier| ItemFailure { item_identifier })
         .collect();
     (BatchResponse { batch_item_failures }, unreportable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_start_by_the_same_time_and_leave_the_manifest_a_second() {
+        let now = Instant::now();
+        let d = Deadline { at: now + Duration::from_secs(10), margin: Duration::from_secs(2) };
+        let (files, manifest) = (d.for_files(), d.for_manifest());
+        assert_eq!(files.start_writes_by(now), d.start_writes_by(now));
+        assert_eq!(files.abandon_at(now), now + Duration::from_millis(8500));
+        assert_eq!(manifest.start_writes_by(now), now + Duration::from_millis(9500));
+        assert_eq!(manifest.abandon_at(now), now + Duration::from_millis(9500));
+    }
 }

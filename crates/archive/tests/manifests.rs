@@ -112,3 +112,23 @@ fn an_empty_batch_writes_no_manifest() {
     run(&sink, r#"{"Records": []}"#);
     assert!(sink.objects().is_empty());
 }
+
+#[test]
+fn envelope_identifiers_holding_pii_are_redacted_in_the_manifest() {
+    let batch: serde_json::Value = serde_json::from_str(BATCH).expect("json");
+    let mut records = batch["Records"].as_array().expect("records").clone();
+    records.truncate(2);
+    records[0]["eventSourceARN"] = "arn:aws:dynamodb:eu-west-1:1:table/ana@example.com/stream/x".into();
+    // base64 of an address, as a sequence number.
+    records[1]["dynamodb"]["SequenceNumber"] = "YW5hQGV4YW1wbGUuY29t".into();
+    let sink = Memory::refusing(|k| k.starts_with("data/"));
+    let payload = serde_json::json!({ "Records": records }).to_string();
+    run(&sink, &payload);
+    let (key, m) = manifests(&sink).pop().expect("manifest");
+    let text = String::from_utf8(sink.objects()[&key].to_vec()).expect("utf-8");
+    assert!(!text.contains("ana@example.com") && !text.contains("YW5hQGV4YW1wbGUuY29t"), "{text}");
+    assert_eq!(m.event_source_arn.as_deref(), Some("REDACTED"));
+    assert_eq!(m.last_sequence_number.as_deref(), Some("REDACTED"));
+    assert_eq!(m.retry.len(), 2, "both records retried, still counted");
+    assert!(m.counts_add_up());
+}
