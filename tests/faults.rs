@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use dmd_archive::BatchResponse;
 use dmd_lambda::{Archiver, Config, HandlerError, Outcome};
 use dmd_s3::{S3Options, S3Sink};
+use serde_json::Value;
 
 use crate::moto;
 use crate::proxy::{Fault, Proxy, Rule};
@@ -58,8 +59,23 @@ impl Setup {
         self.run("dynamodb-batch.json", None).expect("handled")
     }
 
+    /// The data and error files in the bucket.
     fn keys(&self) -> Vec<String> {
-        self.rt.block_on(moto::keys(&self.client, &self.bucket))
+        self.rt
+            .block_on(moto::keys(&self.client, &self.bucket))
+            .into_iter()
+            .filter(|k| !k.starts_with("manifests/"))
+            .collect()
+    }
+
+    /// The manifests in the bucket.
+    fn manifests(&self) -> Vec<Value> {
+        let objects = self.rt.block_on(moto::objects(&self.client, &self.bucket));
+        objects
+            .iter()
+            .filter(|(k, _)| k.starts_with("manifests/"))
+            .map(|(_, o)| serde_json::from_slice(&o.body).expect("manifest JSON"))
+            .collect()
     }
 }
 
@@ -92,6 +108,11 @@ fn assert_fails(s: &Setup, o: &Outcome, attempts: usize, transient: bool, messag
     let keys = s.keys();
     assert_eq!(keys.len(), 7);
     assert!(keys.iter().all(|k| !k.starts_with(DEMAND_19)), "{keys:?}");
+    // The manifest names the 7 files and the records left to retry.
+    let manifests = s.manifests();
+    assert_eq!(manifests.len(), 1);
+    assert_eq!(manifests[0]["files"].as_array().expect("files").len(), 7);
+    assert_eq!(manifests[0]["retry"], serde_json::json!(DEMAND_19_RECORDS));
 }
 
 /// Asserts that the fault went away after `attempts` tries and everything was written.
@@ -203,16 +224,22 @@ fn rerunning_a_failed_batch_overwrites_its_own_keys() {
 #[test]
 fn no_write_starts_inside_the_deadline_margin() {
     let s = Setup::new(vec![]);
-    // 1 s left, less than the 2 s margin: nothing may start.
+    // 1 s left, less than the 2 s margin: no file may start. The manifest may (until
+    // 0.5 s before the deadline): it names no file and every record as retried.
     let o = s.run("dynamodb-batch.json", Some(Instant::now() + Duration::from_secs(1))).expect("handled");
     assert_eq!(o.answer.batch_item_failures.len(), 12);
-    assert!(s.proxy.seen().is_empty(), "{:?}", s.proxy.seen());
+    let seen = s.proxy.seen();
+    assert!(seen.len() == 1 && seen[0].path.contains("/manifests/"), "{seen:?}");
     assert!(s.keys().is_empty());
     assert!(
         o.report.failures.iter().all(|f| f.transient && f.error.contains("not started")),
         "{:?}",
         o.report.failures
     );
+    let manifests = s.manifests();
+    assert_eq!(manifests[0]["files"], serde_json::json!([]));
+    assert_eq!(manifests[0]["retry"].as_array().expect("retry").len(), 12);
+    assert_eq!(manifests[0]["records"], 12);
 }
 
 #[test]
@@ -227,8 +254,11 @@ fn a_write_still_running_at_the_deadline_is_abandoned_and_reported() {
     let o = s.run("dynamodb-batch.json", Some(deadline)).expect("handled");
     let took = started.elapsed();
     assert!(took < Duration::from_secs(3), "answered after {took:?}, past the deadline");
-    assert!(took >= Duration::from_millis(2400), "abandoned too early: {took:?}");
+    // Files are abandoned 1.5 s before the deadline: 0.5 s for the answer, 1 s for the
+    // manifest, which is written.
+    assert!(took >= Duration::from_millis(1400), "abandoned too early: {took:?}");
     assert_eq!(identifiers(&o.answer), DEMAND_19_RECORDS);
+    assert_eq!(s.manifests()[0]["retry"], serde_json::json!(DEMAND_19_RECORDS));
     assert_eq!(o.report.summary.files.len(), 7);
     assert!(o.report.failures[0].error.contains("abandoned"), "{:?}", o.report.failures);
 }
@@ -257,5 +287,7 @@ fn dmd_archive_to_a_bucket_reports_a_refused_file_and_exits_1() {
         .collect();
     assert_eq!(ids, DEMAND_19_RECORDS);
     assert_eq!(proxy.puts(DEMAND_19), 1);
-    assert_eq!(rt.block_on(moto::keys(&client, &bucket)).len(), 7);
+    let keys = rt.block_on(moto::keys(&client, &bucket));
+    assert_eq!(keys.iter().filter(|k| !k.starts_with("manifests/")).count(), 7);
+    assert_eq!(keys.iter().filter(|k| k.starts_with("manifests/")).count(), 1, "{keys:?}");
 }

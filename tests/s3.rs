@@ -74,11 +74,17 @@ fn dmd_archive_to_a_bucket_writes_what_the_local_output_writes() {
     assert_eq!(objects.keys().cloned().collect::<Vec<_>>(), local_keys);
     assert_eq!(comparable(moto::records(&objects)), comparable(util::read_with_apache_avro(local.path())));
     let written: usize = lines.iter().map(|l| l["files"].as_array().expect("files").len()).sum();
-    assert_eq!(written, objects.len(), "every file written is reported once");
+    let manifests: Vec<&str> = lines.iter().map(|l| l["manifest"].as_str().expect("manifest")).collect();
+    assert_eq!(written + manifests.len(), objects.len(), "every file written is reported once, with its manifest");
+    assert!(manifests.iter().all(|m| objects.contains_key(*m)));
 
     // Content-Type and the checksum S3 kept, for every object.
     for (key, o) in &objects {
-        let want = if key.ends_with(".avro") { "application/avro" } else { "application/x-ndjson" };
+        let want = match key {
+            k if k.ends_with(".avro") => "application/avro",
+            k if k.starts_with("manifests/") => "application/json",
+            _ => "application/x-ndjson",
+        };
         assert_eq!(o.content_type.as_deref(), Some(want), "{key}");
         assert_eq!(o.crc32.as_deref(), Some(crc32_base64(&o.body).as_str()), "{key}: CRC32 sent and kept");
     }
@@ -136,7 +142,11 @@ fn the_lambda_handler_archives_a_batch_and_reports_it() {
     assert_eq!(r.summary.records, 12);
     assert_eq!(r.archived(), 12);
     assert_eq!(r.summary.files.len(), 8);
-    assert_eq!(r.summary.bytes, objects.values().map(|o| o.body.len()).sum::<usize>());
+    let manifest = r.summary.manifest.clone().expect("manifest written");
+    assert_eq!(
+        r.summary.bytes,
+        objects.iter().filter(|(k, _)| **k != manifest).map(|(_, o)| o.body.len()).sum::<usize>()
+    );
     assert_eq!(r.summary.archived["demand"]["2026-11-19"], 3);
     // The age of the oldest change: from the earliest change_time archived to the end.
     let earliest =
@@ -185,7 +195,9 @@ fn a_missing_bucket_is_a_permanent_failure_of_every_record() {
     let payload = std::fs::read(util::event("dynamodb-batch.json")).expect("event");
     let outcome = rt.block_on(archiver.handle(&payload, None, "req-absent")).expect("handled");
     assert_eq!(outcome.answer.batch_item_failures.len(), 12);
-    assert_eq!(outcome.report.failures.len(), 8);
+    // The 8 files and the manifest.
+    assert_eq!(outcome.report.failures.len(), 9);
+    assert_eq!(outcome.report.failures.iter().filter(|f| f.key.starts_with("manifests/")).count(), 1);
     for f in &outcome.report.failures {
         assert!(!f.transient, "{f:?}");
         assert!(f.error.contains("NoSuchBucket"), "{}", f.error);

@@ -66,8 +66,16 @@ pub fn dmd(args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn dmd_stdin(args: &[&str], env: &[(&str, &str)], input: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(dmd_bin());
     cmd.args(args).env_remove("RUST_LOG");
-    for var in ["DATA_PREFIX", "ERROR_PREFIX", "AVRO_CODEC", "SYSTEM_ID", "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES"]
-    {
+    for var in [
+        "DATA_PREFIX",
+        "ERROR_PREFIX",
+        "MANIFEST_PREFIX",
+        "AVRO_CODEC",
+        "SYSTEM_ID",
+        "DATABASE_ID",
+        "MEMBER_ID",
+        "PII_ATTRIBUTES",
+    ] {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());

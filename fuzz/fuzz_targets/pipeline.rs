@@ -462,6 +462,7 @@ fuzz_target!(|data: &[u8]| {
                 error_files += 1;
                 check_error_file(&f.key, &f.body, f.records.len());
             }
+            FileKind::Manifest => panic!("{}: processing makes no manifest (it is written after the files)", f.key),
         }
         check_str(&format!("{} key", f.key), &f.key, false);
     }

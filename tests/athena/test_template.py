@@ -25,7 +25,7 @@ KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b1e2c3d-4e5f-6a7b-8c9d-0e1f2a
 
 # The environment of the function, as the data contract (section 4) names it.
 CONTRACT_ENV = {
-    "ARCHIVE_BUCKET", "DATA_PREFIX", "ERROR_PREFIX", "AVRO_CODEC", "SYSTEM_ID",
+    "ARCHIVE_BUCKET", "DATA_PREFIX", "ERROR_PREFIX", "MANIFEST_PREFIX", "AVRO_CODEC", "SYSTEM_ID",
     "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES",
 }
 
@@ -192,6 +192,7 @@ def test_transform_creates_what_the_docs_list(template):
         ("RetriedRecordsAlarm", "AWS::CloudWatch::Alarm"),
         ("FailedFilesAlarm", "AWS::CloudWatch::Alarm"),
         ("ThrottlesAlarm", "AWS::CloudWatch::Alarm"),
+        ("UnrecoveredBatchesAlarm", "AWS::CloudWatch::Alarm"),
         ("Dashboard", "AWS::CloudWatch::Dashboard"),
         ("LogSubscriptionRole", "AWS::IAM::Role"),
         ("LogSubscription", "AWS::Logs::SubscriptionFilter"),
@@ -423,7 +424,8 @@ def test_role_is_least_privilege(template, params, stream_actions):
             assert r != "*", st
     assert set(by_action) == {"s3:PutObject", "sqs:SendMessage", "logs:CreateLogStream", "logs:PutLogEvents"} | stream_actions
     # Objects under the data and error prefixes only: no read, no list, no delete.
-    assert sorted(by_action["s3:PutObject"]) == ["<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*"]
+    assert sorted(by_action["s3:PutObject"]) == [
+        "<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*", "<ArchiveBucket.Arn>/manifests/*"]
     for a in stream_actions:
         assert by_action[a] == [params["SourceStreamArn"]]
     assert by_action["sqs:SendMessage"] == ["<FailedBatchQueue.Arn>"]
@@ -439,9 +441,11 @@ def test_role_decrypts_only_with_the_named_key(template):
 
 
 def test_role_follows_the_prefixes(template):
-    statements = role_statements(template, SourceStreamArn=DDB_STREAM, DataPrefix="a/data/", ErrorPrefix="a/errors/")
+    statements = role_statements(template, SourceStreamArn=DDB_STREAM, DataPrefix="a/data/", ErrorPrefix="a/errors/",
+                                 ManifestPrefix="a/manifests/")
     puts = [r for st in statements if "s3:PutObject" in st["actions"] for r in st["resources"]]
-    assert sorted(puts) == ["<ArchiveBucket.Arn>/a/data/*", "<ArchiveBucket.Arn>/a/errors/*"]
+    assert sorted(puts) == ["<ArchiveBucket.Arn>/a/data/*", "<ArchiveBucket.Arn>/a/errors/*",
+                            "<ArchiveBucket.Arn>/a/manifests/*"]
 
 
 def test_trust_policy_is_lambda_of_this_account(template):
@@ -524,6 +528,11 @@ def test_alarms(template):
         assert alarm(name) == ("dmd-pipeline", metric, {"FunctionName": "<ArchiverFunction>"}), name
         assert metric in emitted, metric
     assert stack.resource("RetriedRecordsAlarm")["Threshold"] == "0"
+    # The recoverer's own metric, under the name the function is given.
+    assert alarm("UnrecoveredBatchesAlarm") == ("dmd-pipeline", "UnrecoveredBatches", {"FunctionName": "dmd-pipeline-recoverer"})
+    assert stack.resource("RecovererFunction")["FunctionName"] == "dmd-pipeline-recoverer"
+    recovery = (ROOT / "crates" / "lambda" / "src" / "recovery_report.rs").read_text(encoding="utf-8")
+    assert '("UnrecoveredBatches", ' in recovery
 
 
 def emitted_metrics() -> set[str]:
@@ -702,7 +711,8 @@ def test_recoverer_role_is_least_privilege(template, params, stream_actions):
     # needs on the failure queue only; its own log group.
     assert recoverer_statements(template, **params) == sorted([
         {"actions": stream_actions, "resources": [params["SourceStreamArn"]]},
-        {"actions": ["s3:PutObject"], "resources": ["<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*"]},
+        {"actions": ["s3:PutObject"],
+         "resources": ["<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*", "<ArchiveBucket.Arn>/manifests/*"]},
         {"actions": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
          "resources": ["<FailedBatchQueue.Arn>"]},
         {"actions": ["logs:CreateLogStream", "logs:PutLogEvents"], "resources": ["<RecovererLogGroup.Arn>"]},
@@ -716,10 +726,11 @@ def test_recoverer_role_is_least_privilege(template, params, stream_actions):
 
 def test_recoverer_role_follows_the_prefixes_and_the_key(template):
     statements = recoverer_statements(template, SourceType="kinesis", SourceStreamArn=KINESIS_STREAM,
-                                      SourceKmsKeyArn=KMS_KEY, DataPrefix="a/data/", ErrorPrefix="a/errors/")
+                                      SourceKmsKeyArn=KMS_KEY, DataPrefix="a/data/", ErrorPrefix="a/errors/",
+                                      ManifestPrefix="a/manifests/")
     assert {"actions": ["kms:Decrypt"], "resources": [KMS_KEY]} in statements
-    assert {"actions": ["s3:PutObject"], "resources": ["<ArchiveBucket.Arn>/a/data/*", "<ArchiveBucket.Arn>/a/errors/*"]} \
-        in statements
+    assert {"actions": ["s3:PutObject"], "resources": ["<ArchiveBucket.Arn>/a/data/*", "<ArchiveBucket.Arn>/a/errors/*",
+                                                       "<ArchiveBucket.Arn>/a/manifests/*"]} in statements
     trust = Stack(template, SourceStreamArn=DDB_STREAM).resource("RecovererRole")["AssumeRolePolicyDocument"]
     (st,) = trust["Statement"]
     assert st["Principal"] == {"Service": "lambda.amazonaws.com"} and st["Action"] == "sts:AssumeRole"

@@ -42,6 +42,8 @@ pub struct Settings {
     pub data_prefix: String,
     /// `ERROR_PREFIX`, default `errors/`; always empty or ending in `/`.
     pub error_prefix: String,
+    /// `MANIFEST_PREFIX`, default `manifests/`; always ending in `/`.
+    pub manifest_prefix: String,
     /// `AVRO_CODEC`, default `deflate`.
     pub codec: Codec,
     /// `SYSTEM_ID`, `DATABASE_ID`, `MEMBER_ID`: copied into demand records.
@@ -57,6 +59,7 @@ impl Default for Settings {
         Settings {
             data_prefix: "data/".into(),
             error_prefix: "errors/".into(),
+            manifest_prefix: "manifests/".into(),
             codec: Codec::Deflate,
             system_id: None,
             database_id: None,
@@ -81,6 +84,15 @@ impl Settings {
         }
         if let Some(p) = get("ERROR_PREFIX") {
             s.error_prefix = prefix("ERROR_PREFIX", &p)?;
+        }
+        if let Some(p) = get("MANIFEST_PREFIX") {
+            s.manifest_prefix = prefix("MANIFEST_PREFIX", &p)?;
+        }
+        if s.manifest_prefix == s.data_prefix || s.manifest_prefix == s.error_prefix {
+            return Err(invalid(
+                "MANIFEST_PREFIX",
+                "must differ from DATA_PREFIX and ERROR_PREFIX, or manifests would land among the files they name",
+            ));
         }
         if s.data_prefix == s.error_prefix {
             return Err(invalid(

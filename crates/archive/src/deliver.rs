@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use crate::keys::hex;
 use crate::record_type::RecordType;
 use crate::sink::{ObjectSink, SinkError};
 
@@ -18,12 +20,19 @@ pub const ERRORS_CONTENT_TYPE: &str = "application/x-ndjson";
 
 /// Time kept after the last write is abandoned, to build and send the answer.
 pub const ANSWER_RESERVE: Duration = Duration::from_millis(500);
+/// Time kept after the data and error files, for the manifest that names them.
+pub const MANIFEST_RESERVE: Duration = Duration::from_millis(1000);
 
 /// What a file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileKind {
-    Data { record_type: RecordType, date: String },
+    Data {
+        record_type: RecordType,
+        date: String,
+    },
     Errors,
+    /// The invocation's manifest (it holds no records of its own, but names them all).
+    Manifest,
 }
 
 /// A file ready to write, with the records it holds (stream position and sequence
@@ -40,7 +49,9 @@ pub struct PendingFile {
 /// When the writes of an invocation stop: no write starts once less than `margin` is left
 /// before `at`, and a write still running [`ANSWER_RESERVE`] before `at` is abandoned.
 /// The records of the files left are reported in `batchItemFailures`, so the answer
-/// still goes out before Lambda ends the invocation.
+/// still goes out before Lambda ends the invocation. The data and error files keep
+/// [`MANIFEST_RESERVE`] more for the manifest ([`Deadline::for_files`]), which may start
+/// until it is abandoned ([`Deadline::for_manifest`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
     pub at: Instant,
@@ -48,6 +59,20 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// The deadline of the data and error files: they start by the same time, and are
+    /// abandoned the manifest's reserve earlier.
+    pub fn for_files(self) -> Deadline {
+        Deadline {
+            at: self.at.checked_sub(MANIFEST_RESERVE).unwrap_or(self.at),
+            margin: self.margin.saturating_sub(MANIFEST_RESERVE),
+        }
+    }
+
+    /// The deadline of the manifest: it may start as long as it is not yet abandoned.
+    pub fn for_manifest(self) -> Deadline {
+        Deadline { at: self.at, margin: ANSWER_RESERVE }
+    }
+
     fn start_writes_by(&self, started: Instant) -> Instant {
         self.at.checked_sub(self.margin).unwrap_or(started)
     }
@@ -78,6 +103,8 @@ pub struct Written {
     pub bytes: usize,
     pub kind: FileKind,
     pub records: usize,
+    /// Lower-case hex SHA-256 of the bytes written.
+    pub sha256: String,
 }
 
 /// A file not written, and why.
@@ -98,6 +125,8 @@ pub struct Delivery {
     /// Records that must be retried but have no sequence number to report them by: the
     /// whole invocation has to fail so that Lambda retries the batch.
     pub unreportable: usize,
+    /// The key of the invocation's manifest, once written.
+    pub manifest: Option<String>,
 }
 
 /// Writes the files of a batch, at most `concurrency` at a time, within `deadline`. A
@@ -135,7 +164,10 @@ pub async fn deliver<S: ObjectSink>(
     for (f, r) in results {
         let records = f.records.len();
         match r {
-            Ok(()) => delivery.written.push(Written { key: f.key, bytes: f.body.len(), kind: f.kind, records }),
+            Ok(()) => {
+                let sha256 = hex(&Sha256::digest(&f.body));
+                delivery.written.push(Written { key: f.key, bytes: f.body.len(), kind: f.kind, records, sha256 });
+            }
             Err(error) => {
                 retry.extend(f.records);
                 delivery.failed.push(NotWritten { key: f.key, kind: f.kind, records, error });
@@ -143,12 +175,35 @@ pub async fn deliver<S: ObjectSink>(
         }
     }
     delivery.written.sort_by(|a, b| a.key.cmp(&b.key));
+    (delivery.answer, delivery.unreportable) = answer_for(retry);
+    delivery
+}
+
+/// The partial batch response for the records to retry (stream position and sequence
+/// number), in stream order, and how many of them have no sequence number to name them.
+pub fn answer_for(mut retry: Vec<(usize, Option<String>)>) -> (BatchResponse, usize) {
     retry.sort();
-    delivery.unreportable = retry.iter().filter(|(_, s)| s.as_deref().is_none_or(str::is_empty)).count();
-    delivery.answer.batch_item_failures = retry
+    let unreportable = retry.iter().filter(|(_, s)| s.as_deref().is_none_or(str::is_empty)).count();
+    let batch_item_failures = retry
         .into_iter()
         .filter_map(|(_, s)| s.filter(|s| !s.is_empty()))
         .map(|item_identifier| ItemFailure { item_identifier })
         .collect();
-    delivery
+    (BatchResponse { batch_item_failures }, unreportable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_start_by_the_same_time_and_leave_the_manifest_a_second() {
+        let now = Instant::now();
+        let d = Deadline { at: now + Duration::from_secs(10), margin: Duration::from_secs(2) };
+        let (files, manifest) = (d.for_files(), d.for_manifest());
+        assert_eq!(files.start_writes_by(now), d.start_writes_by(now));
+        assert_eq!(files.abandon_at(now), now + Duration::from_millis(8500));
+        assert_eq!(manifest.start_writes_by(now), now + Duration::from_millis(9500));
+        assert_eq!(manifest.abandon_at(now), now + Duration::from_millis(9500));
+    }
 }

@@ -23,6 +23,7 @@ use crate::envelope::{split_event, unsupported_source, Source};
 use crate::error::{ErrorKind, EventError};
 use crate::error_file::{error_file, ErrorLine};
 use crate::group::Group;
+use crate::manifest::{write_manifest, BatchIdentity};
 use crate::pii::{self, Policy};
 use crate::record::{receive, ChangeType, Rejected};
 use crate::record_type::{detect_type, RecordType};
@@ -85,10 +86,22 @@ pub struct Pipeline {
 pub struct Batch {
     pub source: Option<Source>,
     pub records: usize,
+    /// The batch's id, source and sequence numbers, for its manifest.
+    pub identity: BatchIdentity,
     pub files: Vec<PendingFile>,
     pub error_types: BTreeMap<ErrorKind, usize>,
+    /// Each failed record: its position, error type and message (PII removed).
+    pub failures: Vec<LineFailure>,
     /// `change_time` of the oldest archived change, for the archive's latency figure.
     pub oldest_change: Option<i64>,
+}
+
+/// Why one record of a batch failed, as its error line says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFailure {
+    pub index: usize,
+    pub kind: ErrorKind,
+    pub message: String,
 }
 
 /// What one run did.
@@ -142,8 +155,12 @@ impl Pipeline {
         sink: &S,
         limits: Limits,
     ) -> Result<Outcome, EventError> {
-        let batch = self.process(payload, clock.now_millis())?;
-        let delivery = deliver(sink, batch.files, limits.concurrency, limits.deadline).await;
+        let now = clock.now_millis();
+        let batch = self.process(payload, now)?;
+        let files_deadline = limits.deadline.map(Deadline::for_files);
+        let delivery = deliver(sink, batch.files, limits.concurrency, files_deadline).await;
+        let (prefix, manifest_deadline) = (&self.settings.manifest_prefix, limits.deadline.map(Deadline::for_manifest));
+        let delivery = write_manifest(sink, prefix, &batch.identity, delivery, now, manifest_deadline).await;
         let summary = Summary::new(batch.source, batch.records, &batch.error_types, &delivery);
         let now = clock.now_millis();
         let oldest_change_age_ms =
@@ -166,15 +183,21 @@ impl Pipeline {
         let mut source = None;
         let mut oldest_change: Option<i64> = None;
         let mut scratch = Vec::with_capacity(1024);
+        let mut identity = BatchIdentity::default();
         for (i, raw) in raws.iter().enumerate() {
             let digest = || sha256(raw.get().as_bytes());
             let received = match receive(raw) {
                 Ok(r) => r,
                 Err(rejected) => {
+                    identity.add(raw.get().as_bytes(), rejected.sequence_number.clone());
                     failures.push((i, rejected, digest()));
                     continue;
                 }
             };
+            identity.add(raw.get().as_bytes(), received.sequence_number.as_deref().map(str::to_owned));
+            if identity.event_source_arn.is_none() {
+                identity.event_source_arn = received.event_source_arn().map(str::to_owned);
+            }
             source.get_or_insert(received.source);
             let mut record_type = None;
             let result = received.change().and_then(|change| {
@@ -213,11 +236,19 @@ impl Pipeline {
             threads: self.threads,
         };
         let mut files = data_files(&framing, groups);
+        let mut line_failures = Vec::with_capacity(failures.len());
         if !failures.is_empty() {
             let lines: Vec<ErrorLine> = failures.into_iter().map(|(i, f, d)| self.error_line(i, f, d)).collect();
+            line_failures.extend(lines.iter().map(|l| LineFailure {
+                index: l.index,
+                kind: l.kind,
+                message: l.message.as_str().to_owned(),
+            }));
             files.push(error_file(&self.settings.error_prefix, &lines, source, now));
         }
-        Ok(Batch { source, records: raws.len(), files, error_types, oldest_change })
+        identity.source = source;
+        let records = raws.len();
+        Ok(Batch { source, records, identity, files, error_types, failures: line_failures, oldest_change })
     }
 
     /// A rejected record through the PII policy: the only way to an error line.

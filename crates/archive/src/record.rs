@@ -148,6 +148,13 @@ pub struct Received<'a> {
     decoded: Option<Vec<u8>>,
 }
 
+impl Received<'_> {
+    /// The record's `eventSourceARN`, as received.
+    pub fn event_source_arn(&self) -> Option<&str> {
+        self.raw.event_source_arn.as_ref().map(|t| t.as_str())
+    }
+}
+
 /// The first step with one stream record: read its source and identifiers, and decode
 /// the Kinesis payload. A record that fails here is a `parse` error.
 pub fn receive(raw: &RawValue) -> Result<Received<'_>, Rejected> {

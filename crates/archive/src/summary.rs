@@ -27,6 +27,9 @@ pub struct Summary {
     /// Keys that could not be written.
     pub failed_files: Vec<String>,
     pub bytes: usize,
+    /// The invocation's manifest, when written.
+    #[serde(default)]
+    pub manifest: Option<String>,
 }
 
 impl Summary {
@@ -52,9 +55,11 @@ impl Summary {
                         w.records;
                 }
                 FileKind::Errors => s.errors += w.records,
+                FileKind::Manifest => {}
             }
         }
         s.failed_files = d.failed.iter().map(|f| f.key.clone()).collect();
+        s.manifest.clone_from(&d.manifest);
         s
     }
 

@@ -2,7 +2,7 @@
 //! decimal arithmetic for stream timestamps, and UTC calendar dates.
 
 /// Milliseconds in a day.
-const DAY_MS: i64 = 86_400_000;
+pub const DAY_MS: i64 = 86_400_000;
 
 /// Parses a timestamp string of the contract: an RFC 3339 / ISO 8601 date-time with `Z`
 /// or an offset, with or without fractional seconds (a date-time without zone is UTC),

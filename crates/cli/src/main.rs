@@ -1,7 +1,8 @@
 //! `dmd`: the dmd-pipeline archive outside Lambda. `archive` runs Lambda event files
-//! through the same pipeline as the function, `recover` archives the batches Lambda gave
-//! up on, `cat` prints Avro records, `generate` writes realistic events, `schema` prints
-//! the Avro schemas.
+//! through the same pipeline as the function, `verify` checks an archive against its
+//! manifests, `replay` puts error files back through the pipeline, `recover` archives the
+//! batches Lambda gave up on, `cat` prints Avro records, `generate` writes realistic
+//! events, `schema` prints the Avro schemas.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use futures::StreamExt;
 
 mod cat;
 mod recover;
+mod replay;
+mod verify;
 
 /// Archive DynamoDB change events to Avro, as the dmd-pipeline Lambda does.
 ///
@@ -93,6 +96,8 @@ enum Command {
         out: PathBuf,
     },
     Recover(recover::Args),
+    Replay(replay::Args),
+    Verify(verify::Args),
     /// Print the Avro schema of a record type (as written into every data file).
     Schema {
         #[arg(value_enum)]
@@ -170,6 +175,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Recover(args) => recover::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Schema { record_type } => {
             let rt = RecordType::from(record_type);
             let text =

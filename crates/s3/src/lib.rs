@@ -1,7 +1,7 @@
 //! The S3 output of dmd-pipeline: the only code that talks to S3. [`S3Sink`] is an
 //! [`ObjectSink`] over one aws-sdk-s3 client, built once per process with deliberate
 //! retry, timeout and checksum settings ([`S3Options`]); [`classify`] decides what is
-//! worth another try.
+//! worth another try. The same type reads the archive back (`ObjectStore`).
 //!
 //! ```no_run
 //! use dmd_archive::{Limits, Pipeline, SystemClock};
@@ -16,6 +16,7 @@
 
 pub mod classify;
 mod options;
+mod store;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::retry::RetryConfig;

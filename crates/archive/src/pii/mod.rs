@@ -99,6 +99,17 @@ pub struct Redactor<'p> {
     deleted: bool,
 }
 
+/// An identifier of the batch's envelope (a stream ARN, a sequence number) where the
+/// batch as a whole is described (the manifest): kept, digits included, unless it holds
+/// an e-mail address or encoded PII, as a deleted item's identifiers are.
+pub fn envelope_identifier(s: &str) -> Clean<'_> {
+    if detect::contains_email(s) || detect::contains_encoded(s) {
+        Clean::REDACTED
+    } else {
+        Clean(Cow::Borrowed(s))
+    }
+}
+
 impl<'p> Redactor<'p> {
     /// What happens to the attribute `name`.
     pub fn disposition(&self, name: &str) -> Disposition {
@@ -122,8 +133,8 @@ impl<'p> Redactor<'p> {
     /// deleted and it holds an e-mail address or encoded PII. Its digits stay: a table
     /// name cannot hold an `@`, and long digit runs are common in table names.
     pub fn identifier<'x>(&self, s: &'x str) -> Clean<'x> {
-        if self.deleted && (detect::contains_email(s) || detect::contains_encoded(s)) {
-            Clean::REDACTED
+        if self.deleted {
+            envelope_identifier(s)
         } else {
             Clean(Cow::Borrowed(s))
         }

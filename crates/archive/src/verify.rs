@@ -1,0 +1,231 @@
+//! The completeness audit (`dmd verify`): every manifest's files exist with their size
+//! and checksum, its counts add up, and every data or error file is named by a
+//! manifest. It walks the store a page at a time and reads files a few at a time, so a
+//! bucket of any size is checked with the named keys in memory and no file contents.
+
+use std::collections::HashSet;
+
+use futures::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::keys::hex;
+use crate::manifest::Manifest;
+use crate::store::{Listed, ObjectStore, StoreError};
+use crate::time::DAY_MS;
+
+/// What the audit covers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    /// Check manifests of this processing day (epoch day, UTC) and later, and the files
+    /// written since; `None` checks everything.
+    pub since_day: Option<i64>,
+    /// Files read at once.
+    pub concurrency: usize,
+}
+
+/// One thing that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub key: String,
+    pub kind: ProblemKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A manifest that is not a manifest (not JSON, or fields missing).
+    UnreadableManifest,
+    /// A manifest whose `records` is not its files' records plus `retry`.
+    CountsDoNotAddUp,
+    /// A file a manifest names is not there.
+    MissingFile,
+    /// A file a manifest names has another size.
+    SizeDiffers,
+    /// A file a manifest names has other bytes.
+    ChecksumDiffers,
+    /// A data or error file that no manifest names.
+    Unnamed,
+    /// The store could not be read.
+    ReadFailed,
+}
+
+/// The audit's result: what was checked and what does not hold.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub manifests: usize,
+    pub files: usize,
+    pub records: usize,
+    pub bytes: u64,
+    /// Data and error files listed (those a manifest names and those it does not).
+    pub listed: usize,
+    pub problems: Vec<Problem>,
+    pub ok: bool,
+}
+
+/// Progress, for a caller that shows it (manifests read, files checked).
+pub trait Progress: Sync {
+    fn update(&self, manifests: usize, files: usize);
+}
+
+impl Progress for () {
+    fn update(&self, _: usize, _: usize) {}
+}
+
+/// Runs the audit over `store` with the prefixes of `settings`.
+pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope, progress: &dyn Progress) -> Report {
+    let mut report = Report::default();
+    let mut named: HashSet<String> = HashSet::new();
+    let manifest_prefix = settings.manifest_prefix.as_str();
+    // A run that starts just before midnight writes its files after it, under a manifest
+    // of the day before: one day of slack.
+    let start_after = scope.since_day.map(|d| format!("{manifest_prefix}dt={}", crate::time::Date(d - 1)));
+    let mut pages = Pages::new(store, manifest_prefix, start_after);
+    while let Some(page) = pages.next().await {
+        let listed = match page {
+            Ok(l) => l,
+            Err(e) => {
+                report.problems.push(read_failed(e));
+                break;
+            }
+        };
+        let manifests: Vec<_> = futures::stream::iter(listed)
+            .map(|l| async move { (l.key.clone(), store.get(&l.key).await) })
+            .buffered(scope.concurrency.max(1))
+            .collect()
+            .await;
+        for (key, got) in manifests {
+            report.manifests += 1;
+            match got.map(|b| b.map(|b| serde_json::from_slice::<Manifest>(&b))) {
+                Ok(Some(Ok(m))) => check_manifest(store, &key, m, scope, &mut report, &mut named).await,
+                Ok(Some(Err(e))) => {
+                    report.problems.push(Problem { key, kind: ProblemKind::UnreadableManifest, detail: e.to_string() })
+                }
+                Ok(None) => {}
+                Err(e) => report.problems.push(read_failed(e)),
+            }
+            progress.update(report.manifests, report.files);
+        }
+    }
+    let since_ms = scope.since_day.map(|d| d * DAY_MS);
+    let replayed = format!("{}replayed/", settings.error_prefix);
+    for prefix in [settings.data_prefix.as_str(), settings.error_prefix.as_str()] {
+        let mut pages = Pages::new(store, prefix, None);
+        while let Some(page) = pages.next().await {
+            let listed = match page {
+                Ok(l) => l,
+                Err(e) => {
+                    report.problems.push(read_failed(e));
+                    break;
+                }
+            };
+            for l in listed {
+                if l.key.starts_with(&replayed) || !is_archive_file(&l.key) {
+                    continue;
+                }
+                if since_ms.is_some_and(|s| l.modified_ms.is_some_and(|m| m < s)) {
+                    continue;
+                }
+                report.listed += 1;
+                if !named.contains(&l.key) {
+                    report.problems.push(Problem {
+                        key: l.key,
+                        kind: ProblemKind::Unnamed,
+                        detail: "no manifest names this file".into(),
+                    });
+                }
+            }
+        }
+    }
+    report.ok = report.problems.is_empty();
+    report
+}
+
+/// Data files end in `.avro`, error files in `.json`; anything else under the prefixes
+/// (a folder marker, a temporary file) is not the archiver's.
+fn is_archive_file(key: &str) -> bool {
+    key.ends_with(".avro") || key.ends_with(".json")
+}
+
+async fn check_manifest<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    m: Manifest,
+    scope: Scope,
+    report: &mut Report,
+    named: &mut HashSet<String>,
+) {
+    if !m.counts_add_up() {
+        let in_files: usize = m.files.iter().map(|f| f.records).sum();
+        report.problems.push(Problem {
+            key: key.to_owned(),
+            kind: ProblemKind::CountsDoNotAddUp,
+            detail: format!("records {} != {in_files} in files + {} to retry", m.records, m.retry.len()),
+        });
+    }
+    report.records += m.records;
+    let checks: Vec<Option<Problem>> = futures::stream::iter(&m.files)
+        .map(|f| async move {
+            let body = match store.get(&f.key).await {
+                Ok(Some(b)) => b,
+                Ok(None) => return Some(problem(&f.key, ProblemKind::MissingFile, format!("named by {key}"))),
+                Err(e) => return Some(read_failed(e)),
+            };
+            if body.len() != f.bytes {
+                let detail = format!("{} bytes, the manifest says {}", body.len(), f.bytes);
+                return Some(problem(&f.key, ProblemKind::SizeDiffers, detail));
+            }
+            let sha = hex(&Sha256::digest(&body));
+            (sha != f.sha256).then(|| problem(&f.key, ProblemKind::ChecksumDiffers, format!("sha256 {sha}")))
+        })
+        .buffered(scope.concurrency.max(1))
+        .collect()
+        .await;
+    for f in &m.files {
+        report.files += 1;
+        report.bytes += f.bytes as u64;
+        named.insert(f.key.clone());
+    }
+    report.problems.extend(checks.into_iter().flatten());
+}
+
+fn problem(key: &str, kind: ProblemKind, detail: String) -> Problem {
+    Problem { key: key.to_owned(), kind, detail }
+}
+
+fn read_failed(e: StoreError) -> Problem {
+    Problem { key: e.key.clone(), kind: ProblemKind::ReadFailed, detail: e.to_string() }
+}
+
+/// A listing, page by page.
+struct Pages<'s, S> {
+    store: &'s S,
+    prefix: &'s str,
+    after: Option<String>,
+    done: bool,
+}
+
+impl<'s, S: ObjectStore> Pages<'s, S> {
+    fn new(store: &'s S, prefix: &'s str, after: Option<String>) -> Self {
+        Pages { store, prefix, after, done: false }
+    }
+
+    async fn next(&mut self) -> Option<Result<Vec<Listed>, StoreError>> {
+        if self.done {
+            return None;
+        }
+        match self.store.list(self.prefix, self.after.as_deref()).await {
+            Ok(page) => {
+                self.done = page.next.is_none();
+                self.after = page.next;
+                Some(Ok(page.objects))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
