@@ -40,12 +40,19 @@ sam-build: venv ## sam build for SAM_BUILD_ARCH (x86_64) into .aws-sam/build, as
 	@ls -l $(SAM_BOOTSTRAP)
 
 .PHONY: deploy
+# The code is built for the Architecture the stack was deployed with (saved in
+# samconfig.toml by the first, guided, deploy), else for LAMBDA_ARCH; the guided deploy
+# offers the same value, so that the code and the function's processor agree.
 deploy: ## sam build and sam deploy (guided the first time; the answers go to samconfig.toml).
 	@export PATH="$(LAMBDA_PATH)"; \
 	command -v $(SAM) >/dev/null || { echo "the SAM CLI is not installed (docs/deploy.md)" >&2; exit 1; }; \
 	command -v cargo-lambda >/dev/null || { echo "cargo-lambda is not installed: make venv, or pip install cargo-lambda (docs/deploy.md)" >&2; exit 1; }; \
-	set -x; $(SAM) build; \
-	if grep -q '^stack_name' samconfig.toml; then $(SAM) deploy; else $(SAM) deploy --guided; fi
+	arch=$$(sed -n 's/.*Architecture=\\"\([a-z0-9_]*\)\\".*/\1/p' samconfig.toml | head -n 1); \
+	arch=$${arch:-$(LAMBDA_ARCH)}; \
+	echo "building for $$arch (the stack's saved Architecture, else LAMBDA_ARCH)"; \
+	set -x; $(SAM) build --parameter-overrides Architecture=$$arch; \
+	if grep -q '^stack_name' samconfig.toml; then $(SAM) deploy; \
+	else $(SAM) deploy --guided --parameter-overrides Architecture=$$arch; fi
 
 .PHONY: glue-tables
 glue-tables: ## Regenerate template.yaml's Glue tables and saved queries from the .avsc files and docs/athena.md.
