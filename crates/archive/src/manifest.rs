@@ -111,7 +111,7 @@ pub fn manifest_of(batch: &BatchIdentity, delivery: &Delivery, now: i64) -> Mani
         event_source_arn: batch.event_source_arn.as_deref().map(ident),
         records: batch.records(),
         first_sequence_number: numbers().next().map(ident),
-        last_sequence_number: numbers().last().map(ident),
+        last_sequence_number: numbers().next_back().map(ident),
         written_at: format_millis(now),
         version: VERSION.to_owned(),
         files: delivery.written.iter().map(file_of).collect(),

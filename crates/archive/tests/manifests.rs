@@ -2,6 +2,9 @@
 //! files, naming each with its size and checksum, counts that add up to the batch, the
 //! same key for the same batch, and a batch sent back whole when the manifest fails.
 
+// Test helpers may panic on what they set up themselves.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use dmd_archive::manifest::Manifest;
 use dmd_archive::{FixedClock, Limits, Memory, Pipeline, Settings};
 use sha2::{Digest, Sha256};

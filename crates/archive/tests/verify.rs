@@ -2,6 +2,9 @@
 //! archive passes; a deleted file, a changed byte, a stray file, a manifest that is not
 //! one and counts that do not add up are each reported with their key and kind.
 
+// Test helpers may panic on what they set up themselves.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::Path;
 
 use dmd_archive::verify::{verify, ProblemKind, Scope};
