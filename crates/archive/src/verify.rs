@@ -83,14 +83,7 @@ pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope
     // of the day before: one day of slack.
     let start_after = scope.since_day.map(|d| format!("{manifest_prefix}dt={}", crate::time::Date(d - 1)));
     let mut pages = Pages::new(store, manifest_prefix, start_after);
-    while let Some(page) = pages.next().await {
-        let listed = match page {
-            Ok(l) => l,
-            Err(e) => {
-                report.problems.push(read_failed(e));
-                break;
-            }
-        };
+    while let Some(listed) = pages.next(&mut report.problems).await {
         let manifests: Vec<_> = futures::stream::iter(listed)
             .map(|l| async move { (l.key.clone(), store.get(&l.key).await) })
             .buffered(scope.concurrency.max(1))
@@ -113,14 +106,7 @@ pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope
     let replayed = format!("{}replayed/", settings.error_prefix);
     for prefix in [settings.data_prefix.as_str(), settings.error_prefix.as_str()] {
         let mut pages = Pages::new(store, prefix, None);
-        while let Some(page) = pages.next().await {
-            let listed = match page {
-                Ok(l) => l,
-                Err(e) => {
-                    report.problems.push(read_failed(e));
-                    break;
-                }
-            };
+        while let Some(listed) = pages.next(&mut report.problems).await {
             for l in listed {
                 if l.key.starts_with(&replayed) || !is_archive_file(&l.key) {
                     continue;
@@ -212,7 +198,8 @@ impl<'s, S: ObjectStore> Pages<'s, S> {
         Pages { store, prefix, after, done: false }
     }
 
-    async fn next(&mut self) -> Option<Result<Vec<Listed>, StoreError>> {
+    /// The next page; a listing that fails ends the walk, with the failure in `problems`.
+    async fn next(&mut self, problems: &mut Vec<Problem>) -> Option<Vec<Listed>> {
         if self.done {
             return None;
         }
@@ -220,11 +207,12 @@ impl<'s, S: ObjectStore> Pages<'s, S> {
             Ok(page) => {
                 self.done = page.next.is_none();
                 self.after = page.next;
-                Some(Ok(page.objects))
+                Some(page.objects)
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(e))
+                problems.push(read_failed(e));
+                None
             }
         }
     }

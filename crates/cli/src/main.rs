@@ -22,6 +22,7 @@ use futures::StreamExt;
 mod cat;
 mod recover;
 mod replay;
+mod target;
 mod verify;
 
 /// Archive DynamoDB change events to Avro, as the dmd-pipeline Lambda does.

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use dmd_archive::config::{check_bucket, Settings};
-use dmd_archive::sink::{LocalDir, ObjectSink};
+use dmd_archive::config::Settings;
+use dmd_archive::sink::ObjectSink;
 use dmd_archive::{Limits, Pipeline, SystemClock};
 use dmd_recover::{Pass, Queue, Recoverer, Recovery, Streams};
-use dmd_s3::{S3Options, S3Sink};
+
+use crate::target::Target;
 
 /// How long a message received from the queue stays hidden from other readers during a
 /// run. A message not recovered in full is made visible again when the run ends.
@@ -34,12 +35,8 @@ const HOLD: Duration = Duration::from_secs(900);
 /// other endpoints.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Write under this local folder (the same keys as in the bucket).
-    #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
-    out: Option<PathBuf>,
-    /// Write to this S3 bucket.
-    #[arg(long, value_name = "NAME")]
-    bucket: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Take the messages from this SQS queue (the stack's FailedBatchQueueUrl).
     #[arg(long, value_name = "URL", conflicts_with = "messages", required_unless_present = "messages")]
     queue: Option<String>,
@@ -61,9 +58,6 @@ struct Line<'a> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let pipeline = Pipeline::new(Settings::from_env()?)?;
-    if let Some(name) = &args.bucket {
-        check_bucket("--bucket", name)?;
-    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let sdk = dmd_recover::sdk_config().await;
@@ -73,16 +67,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Some(url) => From::Queue(Queue::new(&sdk, url.as_str())),
             None => From::Files(args.messages),
         };
-        match args.bucket {
-            Some(name) => {
-                let sink = S3Sink::new(S3Options::from_env(name)?).await;
-                recover_all(&recoverer, &sink, limits, from).await
-            }
-            None => {
-                let sink = LocalDir::new(args.out.unwrap_or_else(|| PathBuf::from("archive")));
-                recover_all(&recoverer, &sink, limits, from).await
-            }
-        }
+        let archive = args.target.open(false).await?;
+        recover_all(&recoverer, &archive, limits, from).await
     })
 }
 

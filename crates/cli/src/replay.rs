@@ -2,17 +2,17 @@
 //! and configuration, one JSON line per file.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use dmd_archive::config::{check_bucket, Settings};
+use dmd_archive::config::Settings;
 use dmd_archive::replay::{error_files, replay_file, Options};
-use dmd_archive::sink::{LocalDir, ObjectSink};
+use dmd_archive::sink::ObjectSink;
 use dmd_archive::store::ObjectStore;
 use dmd_archive::time::now_millis;
 use dmd_archive::Pipeline;
-use dmd_s3::{S3Options, S3Sink};
+
+use crate::target::Target;
 
 /// Replay error files: the records of each go back through the pipeline as one batch,
 /// with today's code and configuration (e.g. after a new record type prefix).
@@ -25,12 +25,8 @@ use dmd_s3::{S3Options, S3Sink};
 /// arguments or configuration.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The archive in this local folder (what `dmd archive --out` wrote).
-    #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
-    out: Option<PathBuf>,
-    /// The archive in this S3 bucket (AWS_ENDPOINT_URL_S3 selects an S3-compatible server).
-    #[arg(long, value_name = "NAME")]
-    bucket: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Print what would be archived; write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -51,20 +47,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let opts =
         Options { dry_run: args.dry_run, force: args.force, concurrency: args.concurrency.into(), now: now_millis() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    match (&args.bucket, &args.out) {
-        (Some(name), _) => {
-            check_bucket("--bucket", name)?;
-            let store = rt.block_on(async { anyhow::Ok(S3Sink::new(S3Options::from_env(name)?).await) })?;
-            rt.block_on(replay_all(&pipeline, &store, args.keys, opts))
-        }
-        (None, out) => {
-            let dir = out.clone().unwrap_or_else(|| PathBuf::from("archive"));
-            if !dir.is_dir() {
-                anyhow::bail!("{} is not a folder", dir.display());
-            }
-            rt.block_on(replay_all(&pipeline, &LocalDir::new(dir), args.keys, opts))
-        }
-    }
+    let archive = rt.block_on(args.target.open(true))?;
+    rt.block_on(replay_all(&pipeline, &archive, args.keys, opts))
 }
 
 async fn replay_all<S: ObjectStore + ObjectSink>(

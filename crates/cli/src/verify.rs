@@ -2,17 +2,16 @@
 //! progress line on a terminal and a JSON summary on standard output.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use dmd_archive::config::{check_bucket, Settings};
-use dmd_archive::sink::LocalDir;
+use dmd_archive::config::Settings;
 use dmd_archive::time::{parse_timestamp, DAY_MS};
 use dmd_archive::verify::{verify, Progress, Scope};
-use dmd_s3::{S3Options, S3Sink};
+
+use crate::target::Target;
 
 /// Check that the archive is complete: every file each manifest names exists with its
 /// size and SHA-256, each manifest's counts add up, and no data or error file is left
@@ -23,12 +22,8 @@ use dmd_s3::{S3Options, S3Sink};
 /// 2 for bad arguments or configuration.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The archive in this local folder (what `dmd archive --out` wrote).
-    #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
-    out: Option<PathBuf>,
-    /// The archive in this S3 bucket (AWS_ENDPOINT_URL_S3 selects an S3-compatible server).
-    #[arg(long, value_name = "NAME")]
-    bucket: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Check only manifests from this processing day (UTC; the day before is read too,
     /// for runs across midnight) and files written since.
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -47,20 +42,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let scope = Scope { since_day, concurrency: args.concurrency.into() };
     let progress = Line::new();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let report = match (&args.bucket, &args.out) {
-        (Some(name), _) => {
-            check_bucket("--bucket", name)?;
-            let store = rt.block_on(async { anyhow::Ok(S3Sink::new(S3Options::from_env(name)?).await) })?;
-            rt.block_on(verify(&store, &settings, scope, &progress))
-        }
-        (None, out) => {
-            let dir = out.clone().unwrap_or_else(|| PathBuf::from("archive"));
-            if !dir.is_dir() {
-                anyhow::bail!("{} is not a folder", dir.display());
-            }
-            rt.block_on(verify(&LocalDir::new(dir), &settings, scope, &progress))
-        }
-    };
+    let archive = rt.block_on(args.target.open(true))?;
+    let report = rt.block_on(verify(&archive, &settings, scope, &progress));
     progress.finish();
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, &report)?;

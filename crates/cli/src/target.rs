@@ -1,0 +1,71 @@
+//! Where a command finds the archive: `--out DIR` or `--bucket NAME`, the same two
+//! options for `verify`, `replay` and `recover`, opened as one store that reads and
+//! writes either.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use bytes::Bytes;
+use dmd_archive::config::check_bucket;
+use dmd_archive::sink::{LocalDir, ObjectSink, SinkError};
+use dmd_archive::store::{ObjectStore, Page, StoreError};
+use dmd_s3::{S3Options, S3Sink};
+
+#[derive(clap::Args)]
+pub struct Target {
+    /// The archive in this local folder (the same keys as in the bucket; default
+    /// ./archive).
+    #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
+    out: Option<PathBuf>,
+    /// The archive in this S3 bucket (AWS_ENDPOINT_URL_S3 selects an S3-compatible server;
+    /// the S3_* settings of the function apply).
+    #[arg(long, value_name = "NAME")]
+    bucket: Option<String>,
+}
+
+/// An opened archive.
+pub enum Archive {
+    Dir(LocalDir),
+    Bucket(S3Sink),
+}
+
+impl Target {
+    /// The bucket, else the folder. `existing`: the folder must already be there (a
+    /// command that reads the archive), rather than be created by the first write.
+    pub async fn open(&self, existing: bool) -> Result<Archive> {
+        if let Some(name) = &self.bucket {
+            check_bucket("--bucket", name)?;
+            return Ok(Archive::Bucket(S3Sink::new(S3Options::from_env(name)?).await));
+        }
+        let dir = self.out.clone().unwrap_or_else(|| PathBuf::from("archive"));
+        if existing && !dir.is_dir() {
+            bail!("{} is not a folder", dir.display());
+        }
+        Ok(Archive::Dir(LocalDir::new(dir)))
+    }
+}
+
+impl ObjectSink for Archive {
+    async fn put(&self, key: &str, body: Bytes, content_type: &'static str) -> Result<(), SinkError> {
+        match self {
+            Archive::Dir(d) => d.put(key, body, content_type).await,
+            Archive::Bucket(b) => b.put(key, body, content_type).await,
+        }
+    }
+}
+
+impl ObjectStore for Archive {
+    async fn list(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
+        match self {
+            Archive::Dir(d) => d.list(prefix, start_after).await,
+            Archive::Bucket(b) => b.list(prefix, start_after).await,
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        match self {
+            Archive::Dir(d) => d.get(key).await,
+            Archive::Bucket(b) => b.get(key).await,
+        }
+    }
+}
