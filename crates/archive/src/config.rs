@@ -88,10 +88,11 @@ impl Settings {
         if let Some(p) = get("MANIFEST_PREFIX") {
             s.manifest_prefix = prefix("MANIFEST_PREFIX", &p)?;
         }
-        if s.manifest_prefix == s.data_prefix || s.manifest_prefix == s.error_prefix {
+        let nested = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);
+        if nested(&s.manifest_prefix, &s.data_prefix) || nested(&s.manifest_prefix, &s.error_prefix) {
             return Err(invalid(
                 "MANIFEST_PREFIX",
-                "must differ from DATA_PREFIX and ERROR_PREFIX, or manifests would land among the files they name",
+                "must be outside DATA_PREFIX and ERROR_PREFIX (and they outside it), or manifests would land among the files they name",
             ));
         }
         if s.data_prefix == s.error_prefix {
@@ -197,6 +198,20 @@ mod tests {
         assert_eq!(s.pii_attributes, ["address", "birthDate", "home phone"]);
         assert_eq!(s.member_id.as_deref(), Some("m-1"));
         assert!(s.is_extra_pii("address"));
+    }
+
+    #[test]
+    fn the_manifest_prefix_stays_outside_the_other_two() {
+        assert_eq!(
+            settings(&[("MANIFEST_PREFIX", "audit/manifests")]).expect("valid").manifest_prefix,
+            "audit/manifests/"
+        );
+        for (data, errors, manifests) in
+            [("data/", "errors/", "errors/manifests/"), ("data/", "errors/", "data/"), ("a/data/", "a/errors/", "a/")]
+        {
+            let e = settings(&[("DATA_PREFIX", data), ("ERROR_PREFIX", errors), ("MANIFEST_PREFIX", manifests)]);
+            assert!(e.is_err_and(|e| e.to_string().contains("MANIFEST_PREFIX")), "{manifests}");
+        }
     }
 
     #[test]

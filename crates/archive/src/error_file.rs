@@ -53,7 +53,15 @@ pub fn error_file(error_prefix: &str, lines: &[ErrorLine], batch_source: Option<
             source: f.source.or(batch_source).unwrap_or(Source::DynamoDb).as_str(),
             // A record whose sequence number cannot be read gets "" (the field is a
             // string); it cannot be reported for a retry either (see `deliver`).
-            sequence_number: f.sequence_number.as_deref().unwrap_or(""),
+            // Kept for the retry and for joins when it has an identifier's shape and no
+            // PII; the record's own copy follows the record's rules.
+            sequence_number: f.sequence_number.as_deref().map_or("", |s| {
+                if crate::pii::identifier_ok(s) {
+                    s
+                } else {
+                    crate::pii::REDACTED
+                }
+            }),
             failed_at: &failed_at,
             record: f.record.as_raw(),
         };

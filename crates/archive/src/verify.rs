@@ -3,7 +3,7 @@
 //! manifest. It walks the store a page at a time and reads files a few at a time, so a
 //! bucket of any size is checked with the named keys in memory and no file contents.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::keys::hex;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ManifestFile};
+use crate::pii;
 use crate::store::{Listed, ObjectStore, StoreError};
 use crate::time::DAY_MS;
 
@@ -77,7 +78,11 @@ impl Progress for () {
 /// Runs the audit over `store` with the prefixes of `settings`.
 pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope, progress: &dyn Progress) -> Report {
     let mut report = Report::default();
-    let mut named: HashSet<String> = HashSet::new();
+    // Each key a manifest names, and whether one of them matched its bytes: a key written
+    // again by a later batch (a retry split differently, a recovery, a replay) holds the
+    // bytes of its last write, so an older manifest's checksum no longer matches it.
+    let mut named: HashMap<String, bool> = HashMap::new();
+    let mut mismatches: Vec<Problem> = Vec::new();
     let manifest_prefix = settings.manifest_prefix.as_str();
     // A run that starts just before midnight writes its files after it, under a manifest
     // of the day before: one day of slack.
@@ -92,16 +97,28 @@ pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope
         for (key, got) in manifests {
             report.manifests += 1;
             match got.map(|b| b.map(|b| serde_json::from_slice::<Manifest>(&b))) {
-                Ok(Some(Ok(m))) => check_manifest(store, &key, m, scope, &mut report, &mut named).await,
-                Ok(Some(Err(e))) => {
-                    report.problems.push(Problem { key, kind: ProblemKind::UnreadableManifest, detail: e.to_string() })
+                Ok(Some(Ok(m))) => {
+                    let checked = check_manifest(store, &key, m, scope, &mut report, &mut named).await;
+                    mismatches.extend(checked);
                 }
+                Ok(Some(Err(e))) => report.problems.push(Problem {
+                    key,
+                    kind: ProblemKind::UnreadableManifest,
+                    detail: pii::parser_message(&e),
+                }),
                 Ok(None) => {}
                 Err(e) => report.problems.push(read_failed(e)),
             }
             progress.update(report.manifests, report.files);
         }
     }
+    // A size or checksum differs only when no manifest's record of the key matches.
+    let mut reported = std::collections::HashSet::new();
+    report.problems.extend(
+        mismatches
+            .into_iter()
+            .filter(|p| !named.get(&p.key).copied().unwrap_or(false) && reported.insert((p.key.clone(), p.kind as u8))),
+    );
     let since_ms = scope.since_day.map(|d| d * DAY_MS);
     let replayed = format!("{}replayed/", settings.error_prefix);
     for prefix in [settings.data_prefix.as_str(), settings.error_prefix.as_str()] {
@@ -115,7 +132,7 @@ pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope
                     continue;
                 }
                 report.listed += 1;
-                if !named.contains(&l.key) {
+                if !named.contains_key(&l.key) {
                     report.problems.push(Problem {
                         key: l.key,
                         kind: ProblemKind::Unnamed,
@@ -141,8 +158,8 @@ async fn check_manifest<S: ObjectStore>(
     m: Manifest,
     scope: Scope,
     report: &mut Report,
-    named: &mut HashSet<String>,
-) {
+    named: &mut HashMap<String, bool>,
+) -> Vec<Problem> {
     if !m.counts_add_up() {
         let in_files: usize = m.files.iter().map(|f| f.records).sum();
         report.problems.push(Problem {
@@ -152,29 +169,41 @@ async fn check_manifest<S: ObjectStore>(
         });
     }
     report.records += m.records;
-    let checks: Vec<Option<Problem>> = futures::stream::iter(&m.files)
-        .map(|f| async move {
-            let body = match store.get(&f.key).await {
-                Ok(Some(b)) => b,
-                Ok(None) => return Some(problem(&f.key, ProblemKind::MissingFile, format!("named by {key}"))),
-                Err(e) => return Some(read_failed(e)),
-            };
-            if body.len() != f.bytes {
-                let detail = format!("{} bytes, the manifest says {}", body.len(), f.bytes);
-                return Some(problem(&f.key, ProblemKind::SizeDiffers, detail));
-            }
-            let sha = hex(&Sha256::digest(&body));
-            (sha != f.sha256).then(|| problem(&f.key, ProblemKind::ChecksumDiffers, format!("sha256 {sha}")))
-        })
+    let checks: Vec<(&str, Option<Problem>)> = futures::stream::iter(&m.files)
+        .map(|f| async move { (f.key.as_str(), check_file(store, key, f).await) })
         .buffered(scope.concurrency.max(1))
         .collect()
         .await;
     for f in &m.files {
         report.files += 1;
         report.bytes += f.bytes as u64;
-        named.insert(f.key.clone());
     }
-    report.problems.extend(checks.into_iter().flatten());
+    let mut mismatches = Vec::new();
+    for (file, problem) in checks {
+        let matched = named.entry(file.to_owned()).or_insert(false);
+        match problem {
+            None => *matched = true,
+            Some(p) if matches!(p.kind, ProblemKind::SizeDiffers | ProblemKind::ChecksumDiffers) => mismatches.push(p),
+            Some(p) => report.problems.push(p),
+        }
+    }
+    mismatches
+}
+
+/// Whether the file `f` of the manifest `manifest` is there with its size and SHA-256.
+async fn check_file<S: ObjectStore>(store: &S, manifest: &str, f: &ManifestFile) -> Option<Problem> {
+    let body = match store.get(&f.key).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return Some(problem(&f.key, ProblemKind::MissingFile, format!("named by {manifest}"))),
+        Err(e) => return Some(read_failed(e)),
+    };
+    if body.len() != f.bytes {
+        let detail = format!("{} bytes, {manifest} says {}", body.len(), f.bytes);
+        return Some(problem(&f.key, ProblemKind::SizeDiffers, detail));
+    }
+    let sha = hex(&Sha256::digest(&body));
+    (sha != f.sha256)
+        .then(|| problem(&f.key, ProblemKind::ChecksumDiffers, format!("sha256 {sha}, not that of {manifest}")))
 }
 
 fn problem(key: &str, kind: ProblemKind, detail: String) -> Problem {

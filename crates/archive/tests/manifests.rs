@@ -135,3 +135,29 @@ fn envelope_identifiers_holding_pii_are_redacted_in_the_manifest() {
     assert_eq!(m.retry.len(), 2, "both records retried, still counted");
     assert!(m.counts_add_up());
 }
+
+#[test]
+fn identifiers_that_are_not_identifier_shaped_are_searched_like_item_text() {
+    let batch: serde_json::Value = serde_json::from_str(BATCH).expect("json");
+    let mut records = batch["Records"].as_array().expect("records").clone();
+    records.truncate(2);
+    records[0]["eventSourceARN"] = "arn:aws:dynamodb:eu-west-1:1:table/call 415 555 0144/stream/x".into();
+    records[0]["dynamodb"]["SequenceNumber"] = "+1 415 555 0141".into();
+    records[1]["dynamodb"]["SequenceNumber"] = "867 5310".into();
+    let sink = Memory::refusing(|k| k.starts_with("data/"));
+    run(&sink, &serde_json::json!({ "Records": records }).to_string());
+    let text: String = sink
+        .objects()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("manifests/"))
+        .map(|(_, b)| String::from_utf8(b.to_vec()).expect("utf-8"))
+        .collect();
+    for planted in ["415 555 0144", "415 555 0141", "867 5310"] {
+        assert!(!text.contains(planted), "{planted} in {text}");
+    }
+    // Sequence numbers of the usual shape keep their digits.
+    let clean = Memory::new();
+    run(&clean, BATCH);
+    let (_, m) = manifests(&clean).pop().expect("manifest");
+    assert!(m.first_sequence_number.is_some_and(|s| s.bytes().all(|c| c.is_ascii_digit())));
+}

@@ -127,3 +127,24 @@ fn since_bounds_the_manifests_read() {
     // The files were written now, after that day: none is named by a manifest read.
     assert!(later.problems.iter().all(|p| p.kind == ProblemKind::Unnamed));
 }
+
+#[test]
+fn a_file_written_again_by_a_later_batch_matches_the_later_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pipeline = Pipeline::new(Settings::default()).expect("pipeline");
+    // The same batch a day later (a replayed or recovered range): the same data keys, new
+    // bytes (`archived_at`), a second manifest under the next day.
+    for now in [NOW, NOW + 86_400_000] {
+        block(pipeline.run(EVENTS[0].as_bytes(), &FixedClock(now), &LocalDir::new(dir.path()), Limits::default()))
+            .expect("run");
+    }
+    let r = audit(dir.path(), Scope::default());
+    assert_eq!(r.manifests, 2);
+    assert!(r.ok, "{:?}", r.problems);
+    // A changed byte still shows: neither manifest matches it.
+    let changed = first_key(dir.path(), "data/demand");
+    let mut bytes = std::fs::read(dir.path().join(&changed)).expect("read");
+    bytes[0] ^= 1;
+    std::fs::write(dir.path().join(&changed), &bytes).expect("write");
+    assert_eq!(kinds(&audit(dir.path(), Scope::default())), [(ProblemKind::ChecksumDiffers, changed)]);
+}

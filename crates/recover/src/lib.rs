@@ -31,6 +31,7 @@ pub mod message;
 pub mod queue;
 pub mod range;
 pub mod recover;
+pub mod sdk_error;
 pub mod sequence;
 pub mod streams;
 

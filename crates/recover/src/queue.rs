@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::sdk_error::describe;
 
 /// Messages asked for per call (SQS's maximum).
 const BATCH: i32 = 10;
@@ -23,8 +26,12 @@ pub struct QueueError {
 }
 
 impl QueueError {
-    fn of(operation: &'static str, e: impl std::error::Error) -> QueueError {
-        QueueError { operation, message: DisplayErrorContext(e).to_string() }
+    fn of<E, R>(operation: &'static str, e: SdkError<E, R>) -> QueueError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        QueueError { operation, message: describe(&e) }
     }
 }
 

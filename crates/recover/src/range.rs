@@ -3,9 +3,12 @@
 
 use std::future::Future;
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 use crate::message::BatchInfo;
+use crate::sdk_error::describe;
 use crate::sequence::SequenceNumber;
 
 /// Records asked for per `GetRecords` call (DynamoDB Streams' maximum; Kinesis allows
@@ -52,11 +55,14 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    /// A failed call, with the SDK's error and its causes (service error codes and
-    /// request ids, never record contents).
-    pub fn service(operation: &'static str, error: impl std::error::Error) -> ReadError {
-        let message = aws_smithy_types::error::display::DisplayErrorContext(error).to_string();
-        ReadError::Service { operation, message }
+    /// A failed call: its kind and the service's error code (`sdk_error::describe`),
+    /// never the answer's body, which holds records.
+    pub fn service<E, R>(operation: &'static str, error: SdkError<E, R>) -> ReadError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        ReadError::Service { operation, message: describe(&error) }
     }
 }
 

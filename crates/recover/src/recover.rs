@@ -56,14 +56,17 @@ impl Recovery {
         self.problem.is_none()
     }
 
+    /// The message's fields as this line prints them: identifiers through the PII
+    /// boundary, as a manifest prints them (the message is not checked beyond its shape).
     fn of(batch: &BatchInfo) -> Recovery {
+        let ident = |s: &str| dmd_archive::pii::envelope_identifier(s).as_str().to_owned();
         Recovery {
             source: Some(batch.source.as_str()),
-            stream_arn: Some(batch.stream_arn.clone()),
-            shard_id: Some(batch.shard_id.clone()),
+            stream_arn: Some(ident(&batch.stream_arn)),
+            shard_id: Some(ident(&batch.shard_id)),
             start_sequence_number: Some(batch.start.to_string()),
             end_sequence_number: Some(batch.end.to_string()),
-            condition: batch.condition.clone(),
+            condition: batch.condition.as_deref().map(ident),
             batch_size: Some(batch.batch_size),
             ..Recovery::default()
         }

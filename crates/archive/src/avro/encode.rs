@@ -41,8 +41,10 @@ pub fn encode_record(
         match *col {
             Column::RecordType => put_str(out, cols.record_type.as_str()),
             Column::ChangeType => put_str(out, change.change_type.as_str()),
-            Column::ChangeId => put_str(out, &change.change_id),
-            Column::SequenceNumber => put_str(out, &change.sequence_number),
+            // Identifiers from the record around a deleted item are kept when they have
+            // an identifier's shape and no PII (see `pii::identifier_ok`).
+            Column::ChangeId => put_str(out, redactor.identifier(&change.change_id).as_str()),
+            Column::SequenceNumber => put_str(out, redactor.identifier(&change.sequence_number).as_str()),
             Column::ChangeTime => put_long(out, change.change_time),
             Column::ArchivedAt => put_long(out, shared.archived_at),
             Column::PartitionDate => put_str(out, date),

@@ -7,7 +7,6 @@ use std::fmt;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::detect::{contains_email, contains_encoded};
 use super::{contains_pii, Policy, REDACTED};
 use crate::error::RecordError;
 use crate::record_type::RecordType;
@@ -247,12 +246,7 @@ fn envelope_value_ok(field: &str, s: &str) -> bool {
     if field == "eventName" {
         return matches!(s, "INSERT" | "MODIFY" | "REMOVE") || !contains_pii(s);
     }
-    let identifier = s.bytes().all(|c| c.is_ascii_alphanumeric() || b":_-./".contains(&c));
-    if identifier {
-        !contains_email(s) && !contains_encoded(s)
-    } else {
-        !contains_pii(s)
-    }
+    super::identifier_ok(s)
 }
 
 fn name_of(name: String, renamed: &mut usize) -> String {

@@ -22,7 +22,7 @@ pub mod text;
 use std::borrow::Cow;
 use std::fmt;
 
-pub use detect::contains_pii;
+pub use detect::{contains_pii, redact_spans};
 pub use failed::{message, parser_message, CleanJson, CleanText, FailedRecord, Sensitive};
 pub use plain::Attribute;
 
@@ -99,14 +99,26 @@ pub struct Redactor<'p> {
     deleted: bool,
 }
 
-/// An identifier of the batch's envelope (a stream ARN, a sequence number) where the
-/// batch as a whole is described (the manifest): kept, digits included, unless it holds
-/// an e-mail address or encoded PII, as a deleted item's identifiers are.
+/// An identifier of the envelope (a stream ARN, a sequence number, a table name) where a
+/// deletion or a batch as a whole is described: kept as [`identifier_ok`] allows, else
+/// `REDACTED`.
 pub fn envelope_identifier(s: &str) -> Clean<'_> {
-    if detect::contains_email(s) || detect::contains_encoded(s) {
-        Clean::REDACTED
-    } else {
+    if identifier_ok(s) {
         Clean(Cow::Borrowed(s))
+    } else {
+        Clean::REDACTED
+    }
+}
+
+/// Whether an identifier from the envelope may be kept as it is: it has the shape of an
+/// identifier or a time (letters, digits, `:_-./`, no spaces; its digits stay) and holds
+/// no e-mail address or encoded PII; any other value is searched like item text.
+pub fn identifier_ok(s: &str) -> bool {
+    let identifier = s.bytes().all(|c| c.is_ascii_alphanumeric() || b":_-./".contains(&c));
+    if identifier {
+        !detect::contains_email(s) && !detect::contains_encoded(s)
+    } else {
+        !detect::contains_pii(s)
     }
 }
 
