@@ -33,7 +33,9 @@ run: bins ## Archive the sample events into ./archive and show what was written.
 	  [ -n "$$f" ] && $(DMD) cat "$$f" | head -n 1; \
 	done
 	@echo; echo "== error file entries (error_type, record_type, message)"
-	@cat $(OUT)/errors/*/*.json | $(PYTHON) -c 'import sys, json; [print(d["error_type"], d["record_type"] or "-", d["message"], sep="\t") for d in map(json.loads, sys.stdin)]'
+	@cat $(OUT)/errors/dt=*/*.json | $(PYTHON) -c 'import sys, json; [print(d["error_type"], d["record_type"] or "-", d["message"], sep="\t") for d in map(json.loads, sys.stdin)]'
+	@echo; echo "== the archive against its manifests (dmd verify)"
+	@$(DMD) verify --out $(OUT)
 
 .PHONY: bins
 bins: ## Build the binaries (debug).
