@@ -216,7 +216,8 @@ fn sort_keys(v: Value) -> Value {
 pub fn error_lines(dir: &Path) -> Vec<Value> {
     files_under(dir)
         .into_iter()
-        .filter(|f| f.ends_with(".json"))
+        // Manifests and replay markers are JSON too, but not error files.
+        .filter(|f| f.ends_with(".json") && !f.starts_with("manifests/") && !f.contains("replayed/"))
         .flat_map(|f| json_lines(&std::fs::read(dir.join(f)).expect("read error file")))
         .collect()
 }
