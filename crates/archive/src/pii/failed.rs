@@ -120,7 +120,6 @@ const ENVELOPE: &[&str] = &[
     "eventSourceARN",
     "tableName",
     "recordFormat",
-    "userIdentity",
     "type",
     "principalId",
     "ApproximateCreationDateTime",
@@ -128,7 +127,6 @@ const ENVELOPE: &[&str] = &[
     "SequenceNumber",
     "SizeBytes",
     "StreamViewType",
-    "kinesis",
     "kinesisSchemaVersion",
     "partitionKey",
     "sequenceNumber",
@@ -222,7 +220,9 @@ fn scrub_envelope(obj: &mut Map<String, Value>, keys: &[String], named: &dyn Fn(
         match name.as_str() {
             "Keys" => {}
             "OldImage" | "NewImage" => scrub_image(&mut v, keys, named),
-            "dynamodb" => match v.as_object_mut() {
+            // The envelope's own objects: a value of another kind in their place is not
+            // an identifier, and is searched like item text.
+            "dynamodb" | "kinesis" | "userIdentity" => match v.as_object_mut() {
                 Some(d) => scrub_envelope(d, keys, named),
                 None => scrub_any(&mut v),
             },
