@@ -47,6 +47,12 @@ impl Config {
     }
 }
 
+/// The function's name as Lambda gives it (`AWS_LAMBDA_FUNCTION_NAME`), else `default`:
+/// the `FunctionName` dimension of the metrics.
+pub fn function_name(default: &str) -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| default.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,7 @@ impl<S: ObjectSink> Archiver<S> {
     /// Fails only when the built-in Avro schemas do not load (a build defect).
     pub fn new(config: &Config, sink: S) -> anyhow::Result<Archiver<S>> {
         let pipeline = Pipeline::new(config.settings.clone())?;
-        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "archiver".into());
+        let function_name = crate::config::function_name("archiver");
         Ok(Archiver {
             pipeline,
             sink,

@@ -31,7 +31,7 @@ impl<R: StreamReader, S: ObjectSink> RecoverFunction<R, S> {
     /// Fails only when the built-in Avro schemas do not load (a build defect).
     pub fn new(config: &Config, reader: R, sink: S) -> anyhow::Result<RecoverFunction<R, S>> {
         let pipeline = Pipeline::new(config.settings.clone())?;
-        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "recoverer".into());
+        let function_name = crate::config::function_name("recoverer");
         Ok(RecoverFunction {
             recoverer: Recoverer::new(pipeline, reader),
             sink,
