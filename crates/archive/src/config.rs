@@ -44,6 +44,9 @@ pub struct Settings {
     pub error_prefix: String,
     /// `MANIFEST_PREFIX`, default `manifests/`; always ending in `/`.
     pub manifest_prefix: String,
+    /// `COMPACT_PREFIX`, default `compacted/`; always ending in `/`. Where `dmd compact`
+    /// and the compactor write the Parquet copy.
+    pub compact_prefix: String,
     /// `AVRO_CODEC`, default `deflate`.
     pub codec: Codec,
     /// `SYSTEM_ID`, `DATABASE_ID`, `MEMBER_ID`: copied into demand records.
@@ -60,6 +63,7 @@ impl Default for Settings {
             data_prefix: "data/".into(),
             error_prefix: "errors/".into(),
             manifest_prefix: "manifests/".into(),
+            compact_prefix: "compacted/".into(),
             codec: Codec::Deflate,
             system_id: None,
             database_id: None,
@@ -93,6 +97,15 @@ impl Settings {
             return Err(invalid(
                 "MANIFEST_PREFIX",
                 "must be outside DATA_PREFIX and ERROR_PREFIX (and they outside it), or manifests would land among the files they name",
+            ));
+        }
+        if let Some(p) = get("COMPACT_PREFIX") {
+            s.compact_prefix = prefix("COMPACT_PREFIX", &p)?;
+        }
+        if [&s.data_prefix, &s.error_prefix, &s.manifest_prefix].into_iter().any(|o| nested(&s.compact_prefix, o)) {
+            return Err(invalid(
+                "COMPACT_PREFIX",
+                "must be outside DATA_PREFIX, ERROR_PREFIX and MANIFEST_PREFIX (and they outside it), or the Parquet copy would land among the files it is built from",
             ));
         }
         if s.data_prefix == s.error_prefix {
@@ -198,6 +211,18 @@ mod tests {
         assert_eq!(s.pii_attributes, ["address", "birthDate", "home phone"]);
         assert_eq!(s.member_id.as_deref(), Some("m-1"));
         assert!(s.is_extra_pii("address"));
+    }
+
+    #[test]
+    fn the_compact_prefix_stays_outside_the_other_three() {
+        assert_eq!(settings(&[]).expect("valid").compact_prefix, "compacted/");
+        assert_eq!(settings(&[("COMPACT_PREFIX", "parquet")]).expect("valid").compact_prefix, "parquet/");
+        for compact in ["data/", "data/compacted/", "errors/x/", "manifests/", "manifests/c/"] {
+            let e = settings(&[("COMPACT_PREFIX", compact)]);
+            assert!(e.is_err_and(|e| e.to_string().contains("COMPACT_PREFIX")), "{compact}");
+        }
+        let e = settings(&[("COMPACT_PREFIX", "a/"), ("DATA_PREFIX", "a/data/")]);
+        assert!(e.is_err_and(|e| e.to_string().contains("COMPACT_PREFIX")));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod record;
 pub mod record_type;
 pub mod replay;
+pub mod retire;
 pub mod sink;
 pub mod store;
 pub mod summary;

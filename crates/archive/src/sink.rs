@@ -101,6 +101,11 @@ impl Memory {
         self.lock().iter().map(|(k, (b, _))| (k.clone(), b.clone())).collect()
     }
 
+    /// Removes the object; `false` when there was none.
+    pub fn remove(&self, key: &str) -> bool {
+        self.lock().remove(key).is_some()
+    }
+
     pub fn content_type(&self, key: &str) -> Option<&'static str> {
         self.lock().get(key).map(|(_, ct)| *ct)
     }

@@ -77,6 +77,11 @@ impl ObjectStore for LocalDir {
     }
 }
 
+/// When a file was last modified, epoch milliseconds, when the system says.
+pub(crate) fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
+    meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).and_then(|d| i64::try_from(d.as_millis()).ok())
+}
+
 /// Every regular file below `dir`, as keys relative to `root` (temporary files of a
 /// write in progress left out). A missing folder holds nothing.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<Listed>) -> std::io::Result<()> {
@@ -98,12 +103,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Listed>) -> std::io::Result<()> {
         if key.contains(".tmp-") {
             continue;
         }
-        let modified_ms = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_millis()).ok());
-        out.push(Listed { key, size: meta.len(), modified_ms });
+        out.push(Listed { key, size: meta.len(), modified_ms: modified_ms(&meta) });
     }
     Ok(())
 }

@@ -16,6 +16,7 @@
 
 pub mod classify;
 mod options;
+mod retire;
 mod store;
 
 use aws_config::BehaviorVersion;
