@@ -20,6 +20,7 @@ use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
 mod cat;
+mod compact;
 mod recover;
 mod replay;
 mod target;
@@ -96,6 +97,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    Compact(compact::Args),
     Recover(recover::Args),
     Replay(replay::Args),
     Verify(verify::Args),
@@ -175,6 +177,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("dmd: wrote {records} records in {files} file(s) to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compact(args) => compact::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Verify(args) => verify::run(args),

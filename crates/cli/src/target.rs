@@ -1,5 +1,5 @@
 //! Where a command finds the archive: `--out DIR` or `--bucket NAME`, the same two
-//! options for `verify`, `replay` and `recover`, opened as one store that reads and
+//! options for `verify`, `replay`, `recover` and `compact`, opened as one store that reads and
 //! writes either.
 
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use bytes::Bytes;
 use dmd_archive::config::check_bucket;
+use dmd_archive::retire::Retire;
 use dmd_archive::sink::{LocalDir, ObjectSink, SinkError};
 use dmd_archive::store::{ObjectStore, Page, StoreError};
 use dmd_s3::{S3Options, S3Sink};
@@ -66,6 +67,36 @@ impl ObjectStore for Archive {
         match self {
             Archive::Dir(d) => d.get(key).await,
             Archive::Bucket(b) => b.get(key).await,
+        }
+    }
+}
+
+impl Retire for Archive {
+    fn uri(&self, key: &str) -> String {
+        match self {
+            Archive::Dir(d) => d.uri(key),
+            Archive::Bucket(b) => b.uri(key),
+        }
+    }
+
+    fn key_of(&self, uri: &str) -> Option<String> {
+        match self {
+            Archive::Dir(d) => d.key_of(uri),
+            Archive::Bucket(b) => b.key_of(uri),
+        }
+    }
+
+    async fn retire(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Archive::Dir(d) => d.retire(key).await,
+            Archive::Bucket(b) => b.retire(key).await,
+        }
+    }
+
+    async fn sweep(&self, prefix: &str, before_ms: Option<i64>) -> Result<(), StoreError> {
+        match self {
+            Archive::Dir(d) => d.sweep(prefix, before_ms).await,
+            Archive::Bucket(b) => b.sweep(prefix, before_ms).await,
         }
     }
 }
