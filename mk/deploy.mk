@@ -65,11 +65,11 @@ lint-template: venv ## cfn-lint template.yaml; check its Glue tables against the
 
 .PHONY: test-template
 test-template: venv $(TEST_BINS) ## Template: cfn-lint before and after the SAM transform, settings, Glue tables, projection.
-	$(PYTEST_ATHENA) tests/athena/test_template.py tests/athena/test_projection.py
+	$(PYTEST_ATHENA) tests/athena/test_template.py tests/athena/test_compactor_template.py tests/athena/test_projection.py
 
 .PHONY: test-athena
-test-athena: venv $(TEST_BINS) ## Athena compatibility: the tables' DDL and docs/athena.md's queries in Spark (Hive SerDe).
-	$(PYTEST_ATHENA) tests/athena/test_athena_queries.py
+test-athena: venv $(TEST_BINS) ## Athena compatibility: the tables' DDL and docs/athena.md's queries in Spark (Hive SerDe, Parquet).
+	$(PYTEST_ATHENA) tests/athena/test_athena_queries.py tests/athena/test_parquet_tables.py
 
 .PHONY: test-deploy
 test-deploy: test-template test-athena ## Both of the above (what `make test` runs).

@@ -37,7 +37,8 @@ def dmd_bin() -> Path:
 def dmd(*args: str, env: dict[str, str] | None = None) -> str:
     """Runs `dmd ARGS` and returns its standard output; a failure fails the test."""
     full_env = dict(os.environ)
-    for k in ("DATA_PREFIX", "ERROR_PREFIX", "AVRO_CODEC", "SYSTEM_ID", "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES"):
+    for k in ("DATA_PREFIX", "ERROR_PREFIX", "MANIFEST_PREFIX", "COMPACT_PREFIX", "AVRO_CODEC", "SYSTEM_ID",
+              "DATABASE_ID", "MEMBER_ID", "PII_ATTRIBUTES"):
         full_env.pop(k, None)
     full_env.update(env or {})
     proc = subprocess.run([str(dmd_bin()), *args], capture_output=True, text=True, env=full_env)

@@ -42,7 +42,10 @@ def test_projection_properties(template, start):
         # The partition folders sit right under the table's location.
         location = ti["StorageDescriptor"]["Location"]
         assert p["storage.location.template"] == location + "dt=${dt}"
-        prefix = "errors/" if name == "errors" else f"data/{name}/"
+        if name.endswith("_parquet"):
+            prefix = f"compacted/_symlink_format_manifest/{name.removesuffix('_parquet')}/"
+        else:
+            prefix = "errors/" if name == "errors" else f"data/{name}/"
         assert location == f"s3://{BUCKET}/{prefix}"
         assert [k["Name"] for k in ti["PartitionKeys"]] == ["dt"]
 
@@ -111,10 +114,13 @@ def test_ddl_command_prints_every_table():
     )
     assert proc.returncode == 0, proc.stderr
     statements = [s.strip() for s in proc.stdout.split(";\n") if s.strip()]
-    assert len(statements) == 5
-    for name in (*RECORD_TYPES, "errors"):
+    assert len(statements) == 9
+    for name in (*RECORD_TYPES, "errors", *(f"{t}_parquet" for t in RECORD_TYPES)):
         (ddl,) = [s for s in statements if s.startswith(f"CREATE EXTERNAL TABLE `analytics`.`{name}` (")]
-        folder = "errors/" if name == "errors" else f"data/{name}/"
+        if name.endswith("_parquet"):
+            folder = f"compacted/_symlink_format_manifest/{name.removesuffix('_parquet')}/"
+        else:
+            folder = "errors/" if name == "errors" else f"data/{name}/"
         assert f"LOCATION 's3://my-archive/{folder}'" in ddl
         assert f"'storage.location.template'='s3://my-archive/{folder}dt=${{dt}}'" in ddl
         assert "'projection.dt.range'='2020-01-01,NOW'" in ddl
