@@ -13,6 +13,8 @@ mod runtime_api;
 
 mod bootstrap;
 mod cli;
+mod compact;
+mod compactor;
 mod events;
 mod faults;
 mod lambda;
