@@ -22,3 +22,10 @@ bench-stages: ## Criterion benchmarks of the in-memory pipeline, by stage.
 bench-files: ## Records per Avro file by batch size and batching window -> docs/performance.md.
 	$(CARGO) build --bin dmd
 	$(PYTHON) bench/records_per_file.py --dmd $(DMD) --work $(BENCH_WORK)/files --out docs/performance.md
+
+# The debug dmd is used unless a release one is built (DMD_BIN is cleared so that the script
+# picks target/release/dmd when it exists); the figures say which.
+.PHONY: bench-compact
+bench-compact: venv ## Compact a day of 1,000,000 records; one partition's query over Avro vs Parquet (DuckDB) -> docs/performance.md.
+	$(CARGO) build --bin dmd
+	DMD_BIN= DMD_PYTHON=$(abspath $(PY)) bench/compact_bench.sh $(BENCH_WORK)/compact docs/performance.md
