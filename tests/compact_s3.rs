@@ -59,9 +59,18 @@ fn check_bucket(client: &Client, bucket: &str, lines: &[Value]) -> u64 {
         let uris: String = parts.iter().map(|k| format!("s3://{bucket}/{k}\n")).collect();
         assert_eq!(String::from_utf8_lossy(&manifest.body), uris, "{p}: the manifest names the current parts");
         let generation = line["generation"].as_str().expect("generation");
-        let current: Vec<&String> =
-            objects.keys().filter(|k| k.starts_with(&format!("compacted/{p}/{generation}/"))).collect();
+        let description = format!("compacted/{p}/{generation}/_generation.json");
+        let current: Vec<&String> = objects
+            .keys()
+            .filter(|k| k.starts_with(&format!("compacted/{p}/{generation}/")) && **k != description)
+            .collect();
         assert_eq!(current, parts.iter().collect::<Vec<_>>(), "{p}");
+        let described: Value = serde_json::from_slice(&objects[&description].body).expect("description");
+        assert_eq!(described["files"], line["files"], "{p}");
+        assert_eq!(described["records"], line["records"], "{p}");
+        let avro_files = described["avro_files"].as_array().expect("avro files");
+        assert_eq!(avro_files.len() as u64, line["avro_files"].as_u64().expect("count"), "{p}");
+        assert!(avro_files.iter().all(|k| objects.contains_key(k.as_str().expect("key"))), "{p}");
         let bytes: usize = parts.iter().map(|k| objects[k].body.len()).sum();
         assert_eq!(line["bytes"], bytes, "{p}");
         for k in &parts {

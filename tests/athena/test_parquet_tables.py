@@ -145,7 +145,7 @@ def test_a_finished_run_leaves_one_generation_named_by_each_manifest(compacted):
         folder = current_generation(root, t, day)
         assert folder.name == line["generation"]
         assert [p.name for p in folder.parent.iterdir()] == [line["generation"]]
-        assert sorted(p.relative_to(root).as_posix() for p in folder.iterdir()) == sorted(line["files"])
+        assert sorted(p.relative_to(root).as_posix() for p in folder.glob("*.parquet")) == sorted(line["files"])
         if not line["skipped"]:
             assert line["bytes"] == sum((root / f).stat().st_size for f in line["files"])
     manifests = root / "compacted" / "_symlink_format_manifest"
@@ -170,7 +170,11 @@ def current_generation(root: Path, t: str, day: str) -> Path:
     (folder,) = {p.parent for p in paths}
     relative = folder.relative_to(root.resolve() / "compacted").as_posix()
     assert re.fullmatch(rf"{t}/dt={day}/[0-9a-f]{{32}}", relative), relative
-    assert sorted(paths) == sorted(p.resolve() for p in folder.iterdir())
+    # The folder holds the parts the manifest names and the generation's description.
+    assert sorted(paths) == sorted(p.resolve() for p in folder.iterdir() if p.name != "_generation.json")
+    described = json.loads((folder / "_generation.json").read_text(encoding="utf-8"))
+    assert described["generation"] == folder.name
+    assert sorted(root / k for k in described["files"]) == sorted(paths)
     return folder
 
 
@@ -239,7 +243,7 @@ def test_duckdb_reads_each_change_once_through_the_manifests(compacted):
     before = avro_partitions(root)
     for t in RECORD_TYPES:
         days = sorted(day for (kind, day) in before if kind == t)
-        parts = [str(p) for day in days for p in sorted(current_generation(root, t, day).iterdir())]
+        parts = [str(p) for day in days for p in sorted(current_generation(root, t, day).glob("*.parquet"))]
         ((rows, distinct),) = duckdb.sql(
             "SELECT count(*), count(DISTINCT change_id || '/' || sequence_number) FROM read_parquet($parts)",
             params={"parts": parts},

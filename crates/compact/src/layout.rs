@@ -14,6 +14,10 @@ const FORMAT: &str = "dmd-compact/1";
 /// gives them for Athena): `_`-prefixed, so that readers of the Parquet folders skip it.
 pub const MANIFESTS_DIR: &str = "_symlink_format_manifest";
 
+/// The file in each generation's folder that describes it (`description.rs`):
+/// `_`-prefixed, so that Parquet readers of the folder skip it.
+pub const DESCRIPTION_FILE: &str = "_generation.json";
+
 /// A (type, date) partition of the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Partition {
@@ -56,6 +60,21 @@ impl Partition {
             self.record_type.as_str(),
             self.date_text()
         )
+    }
+
+    /// `compacted/<type>/dt=<date>/<generation>/_generation.json`.
+    pub fn description_key(&self, settings: &Settings, generation: &str) -> String {
+        format!("{}{DESCRIPTION_FILE}", self.generation_prefix(settings, generation))
+    }
+
+    /// The generation an object of this partition's generations belongs to: a part or
+    /// the description.
+    pub fn generation_of_object<'k>(&self, settings: &Settings, key: &'k str) -> Option<&'k str> {
+        let rest = key.strip_prefix(&self.compact_prefix(settings))?;
+        match rest.split_once('/') {
+            Some((generation, DESCRIPTION_FILE)) if is_generation(generation) => Some(generation),
+            _ => self.generation_of_part(settings, key),
+        }
     }
 
     /// The generation a part key belongs to, when it is one of this partition's parts.
@@ -119,6 +138,10 @@ mod tests {
         assert_eq!(part().generation_of_part(&s, &part().part_key(&s, &g, 12)), Some(g.as_str()));
         assert_eq!(part().generation_of_part(&s, &format!("compacted/demand/dt=2026-11-20/{g}/x.parquet")), None);
         assert_eq!(part().generation_of_part(&s, "compacted/demand/dt=2026-11-21/0/part-0.parquet"), None);
+        let description = part().description_key(&s, &g);
+        assert_eq!(description, format!("compacted/demand/dt=2026-11-20/{g}/_generation.json"));
+        assert_eq!(part().generation_of_object(&s, &description), Some(g.as_str()));
+        assert_eq!(part().generation_of_part(&s, &description), None);
     }
 
     #[test]

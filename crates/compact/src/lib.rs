@@ -16,6 +16,7 @@
 
 pub mod build;
 pub mod dedup;
+pub mod description;
 pub mod error;
 pub mod layout;
 pub mod partition;

@@ -10,6 +10,7 @@ use dmd_archive::store::{ObjectStore, StoreError};
 use dmd_archive::Settings;
 
 use crate::build::{build, PartLimits};
+use crate::description::Description;
 use crate::error::CompactError;
 use crate::layout::{generation_id, Partition};
 use crate::report::Report;
@@ -54,7 +55,12 @@ async fn run(
         // left undone, write nothing.
         report.skipped = Some(true);
         if let Some(c) = current {
-            retire_replaced(store, settings, partition, &c.parts).await?;
+            retire_replaced(store, settings, partition, &c).await?;
+            if let Some(d) = description(store, settings, partition, &c.generation).await? {
+                report.records = Some(d.records);
+                report.duplicates_dropped = Some(d.duplicates_dropped);
+                report.bytes = Some(d.bytes);
+            }
             report.generation = Some(c.generation);
             report.files = Some(c.parts);
         }
@@ -70,11 +76,28 @@ async fn run(
         // Avro files without a record: nothing to switch to.
         return Ok(());
     }
+    let mut avro_files = avro_keys.to_vec();
+    avro_files.sort();
+    let described = Description {
+        generation: generation.clone(),
+        record_type: partition.record_type.as_str().to_owned(),
+        partition_date: partition.date_text(),
+        avro_files,
+        records: built.records,
+        duplicates_dropped: built.duplicates_dropped,
+        files: keys.clone(),
+        bytes: report.bytes.unwrap_or_default(),
+        written_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let body = serde_json::to_vec_pretty(&described).map_err(|e| CompactError::Parquet(e.to_string()))?;
+    store.put(&partition.description_key(settings, &generation), Bytes::from(body), "application/json").await?;
     let text = symlink::render(store, &keys);
     store.put(&partition.manifest_key(settings), Bytes::from(text), "text/plain; charset=utf-8").await?;
-    retire_replaced(store, settings, partition, &keys).await?;
-    report.generation = Some(generation);
-    report.files = Some(keys);
+    let current = Current { generation: generation.clone(), parts: keys };
+    retire_replaced(store, settings, partition, &current).await?;
+    report.generation = Some(current.generation);
+    report.files = Some(current.parts);
     Ok(())
 }
 
@@ -89,6 +112,17 @@ pub async fn current(
     Ok(symlink::parse(store, settings, partition, &text))
 }
 
+/// The description of a generation, when it has a readable one.
+async fn description(
+    store: &impl Archive,
+    settings: &Settings,
+    partition: &Partition,
+    generation: &str,
+) -> Result<Option<Description>, StoreError> {
+    let Some(body) = store.get(&partition.description_key(settings, generation)).await? else { return Ok(None) };
+    Ok(serde_json::from_slice(&body).ok())
+}
+
 /// Whether the partition's current generation was built from exactly `avro_keys`.
 pub async fn is_current(
     store: &impl Archive,
@@ -100,8 +134,8 @@ pub async fn is_current(
     Ok(current(store, settings, partition).await?.is_some_and(|c| c.generation == generation))
 }
 
-/// Retires every part of the partition that the manifest does not name (the other
-/// generations, and strays of an earlier attempt at the current one) and was written
+/// Retires every part and description of the partition but the current generation's
+/// (the other generations, and strays of an earlier attempt at the current one) and was written
 /// before the manifest was: a generation still being written by another run, after it,
 /// is left alone. Then sweeps what interrupted writes left. Returns how many parts were
 /// retired.
@@ -109,14 +143,16 @@ async fn retire_replaced(
     store: &impl Archive,
     settings: &Settings,
     partition: &Partition,
-    current_parts: &[String],
+    current: &Current,
 ) -> Result<usize, StoreError> {
+    let description_key = partition.description_key(settings, &current.generation);
     let manifest_key = partition.manifest_key(settings);
     let switched_at =
         list_all(store, &manifest_key).await?.into_iter().find(|l| l.key == manifest_key).and_then(|l| l.modified_ms);
     let mut retired = 0;
     for object in list_all(store, &partition.compact_prefix(settings)).await? {
-        if partition.generation_of_part(settings, &object.key).is_none() || current_parts.contains(&object.key) {
+        let ours = current.parts.contains(&object.key) || object.key == description_key;
+        if partition.generation_of_object(settings, &object.key).is_none() || ours {
             continue;
         }
         let older = match (object.modified_ms, switched_at) {
