@@ -11,6 +11,7 @@ use arrow_avro::schema::AvroSchema;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use dmd_archive::avro::SCHEMA_FILES;
+use dmd_archive::pii::redact_spans;
 use dmd_archive::sink::ObjectSink;
 use dmd_archive::store::ObjectStore;
 use dmd_archive::Settings;
@@ -86,7 +87,10 @@ pub async fn build<S: ObjectStore + ObjectSink>(
     }))
     .buffered(limits.read_ahead.max(1));
     while let Some((key, body)) = files.try_next().await? {
-        let avro_err = |message: String| CompactError::Avro { key: key.clone(), record_type, message };
+        // A reader's message may quote a value of the file: it goes through the PII
+        // boundary's text redaction before it reaches a line or a log.
+        let avro_err =
+            |message: String| CompactError::Avro { key: key.clone(), record_type, message: redact_spans(&message) };
         for batch in read_avro(schema_text, body).map_err(&avro_err)? {
             let batch = batch.map_err(|e| avro_err(e.to_string()))?;
             let keep = seen.keep(&batch).ok_or_else(|| avro_err("no change_id or sequence_number column".into()))?;
