@@ -69,7 +69,6 @@ async fn run(
     let built = build(store, settings, partition, &generation, avro_keys, limits).await?;
     report.records = Some(built.records);
     report.duplicates_dropped = Some(built.duplicates_dropped);
-    report.files = Some(Vec::new());
     report.bytes = Some(built.parts.iter().map(|p| p.bytes).sum());
     let keys: Vec<String> = built.parts.into_iter().map(|p| p.key).collect();
     if keys.is_empty() {
