@@ -7,7 +7,7 @@ use std::future::Future;
 use std::path::Path;
 
 use crate::sink::{LocalDir, Memory};
-use crate::store::{modified_ms, StoreError};
+use crate::store::{entries_of, modified_ms, StoreError};
 
 /// The tag (key and value) a bucket puts on a retired object; the bucket's lifecycle
 /// rule `expire-retired-generations` expires what carries it.
@@ -80,12 +80,7 @@ impl Retire for LocalDir {
 /// Deletes the temporary files of interrupted writes below `dir` (modified at or before
 /// `before_ms`, when known), then the folders left empty, deepest first.
 fn sweep_dir(dir: &Path, before_ms: Option<i64>) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
+    for entry in entries_of(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
         if meta.is_dir() {

@@ -82,15 +82,19 @@ pub(crate) fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
     meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).and_then(|d| i64::try_from(d.as_millis()).ok())
 }
 
+/// The entries of a folder; none when it does not exist.
+pub(crate) fn entries_of(dir: &Path) -> std::io::Result<Vec<std::io::Result<std::fs::DirEntry>>> {
+    match std::fs::read_dir(dir) {
+        Ok(e) => Ok(e.collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Every regular file below `dir`, as keys relative to `root` (temporary files of a
 /// write in progress left out). A missing folder holds nothing.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<Listed>) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
+    for entry in entries_of(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
         let path = entry.path();
