@@ -268,7 +268,7 @@ fn archive(
 /// several inputs processes them, and the batches that fit are written as they are; the
 /// inputs after are only checked (one scan) and processed when their turn to be written
 /// comes.
-const HELD_BYTES: usize = 8 << 20;
+const HELD_BYTES: usize = 4 << 20;
 
 /// Checks that every input is a stream event, `workers` files at a time, and returns the
 /// batches it keeps (in input order; `None` for an input to process again).
