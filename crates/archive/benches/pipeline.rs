@@ -27,7 +27,10 @@ fn stages(c: &mut Criterion) {
                 let raws = split_event(json.as_bytes()).unwrap_or_default();
                 raws.iter()
                     .filter(|r| {
-                        receive(r).map_err(|r| r.error).and_then(|rec| rec.change().map(|c| c.image.0.len())).is_ok()
+                        receive(r)
+                            .map_err(|r| r.error)
+                            .and_then(|mut rec| rec.change().map(|c| c.image.0.len()))
+                            .is_ok()
                     })
                     .count()
             })

@@ -3,11 +3,13 @@
 
 use std::fmt;
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::EventError;
 use crate::pii::parser_message;
+use crate::walk::walk_records;
 
 /// Where a batch comes from, detected from `Records[*].eventSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,22 +71,25 @@ pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
 /// Checks, without processing it, that a payload is a stream event: it has a `Records`
 /// array, and unless it is empty some record names `aws:dynamodb` or `aws:kinesis` (the
 /// same rule [`crate::pipeline::Pipeline::process`] applies; this one only looks for the
-/// text, so it is cheap).
+/// text, so it is cheap: one scan of the payload, by [`walk_records`] where it can).
 pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
-    let records = split_event(payload)?;
-    let known = |r: &&RawValue| r.get().contains("\"aws:dynamodb\"") || r.get().contains("\"aws:kinesis\"");
-    if records.is_empty() || records.iter().any(known) {
+    let mut texts = Vec::new();
+    if walk_records::<IgnoredAny>(payload, |text, _| texts.push(text)).is_err() {
+        texts = split_event(payload)?.into_iter().map(RawValue::get).collect();
+    }
+    let known = |r: &&str| r.contains("\"aws:dynamodb\"") || r.contains("\"aws:kinesis\"");
+    if texts.is_empty() || texts.iter().any(known) {
         return Ok(());
     }
-    Err(EventError::UnsupportedSource(unsupported_source(&records)))
+    Err(EventError::UnsupportedSource(unsupported_source(&texts)))
 }
 
 /// The `eventSource` to name when no record of a batch comes from a known source (only
 /// when it has the shape of a source name; never a value that could be PII).
-pub(crate) fn unsupported_source(raws: &[&RawValue]) -> String {
+pub(crate) fn unsupported_source(raws: &[&str]) -> String {
     let seen: Vec<String> = raws
         .iter()
-        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(r).ok())
         .filter_map(|v| v.get("eventSource").and_then(|s| s.as_str()).map(str::to_owned))
         .filter(|s| s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || b":.-_".contains(&c)))
         .filter(|s| !crate::pii::contains_pii(s))

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod manifest;
 pub mod pii;
 pub mod pipeline;
+pub mod raw_record;
 pub mod record;
 pub mod record_type;
 pub mod replay;
@@ -39,6 +40,7 @@ pub mod summary;
 pub mod synth;
 pub mod time;
 pub mod verify;
+pub mod walk;
 
 pub use config::Settings;
 pub use deliver::{BatchResponse, Deadline};

@@ -25,11 +25,13 @@ use crate::error_file::{error_file, ErrorLine};
 use crate::group::Group;
 use crate::manifest::{write_manifest, BatchIdentity};
 use crate::pii::{self, Policy};
-use crate::record::{receive, ChangeType, Rejected};
+use crate::raw_record::OnePass;
+use crate::record::{receive_parsed, receive_text, ChangeType, Rejected};
 use crate::record_type::{detect_type, RecordType};
 use crate::sink::ObjectSink;
 use crate::summary::Summary;
 use crate::time::Date;
+use crate::walk::walk_records;
 
 /// The wall clock of the pipeline, in epoch milliseconds: the system's in production, a
 /// fixed one in tests and replays that must write the same bytes.
@@ -94,6 +96,15 @@ pub struct Batch {
     pub failures: Vec<LineFailure>,
     /// `change_time` of the oldest archived change, for the archive's latency figure.
     pub oldest_change: Option<i64>,
+    /// When it was processed (epoch ms): the time its manifest gives.
+    pub processed_at: i64,
+}
+
+impl Batch {
+    /// Bytes of the files it holds.
+    pub fn bytes(&self) -> usize {
+        self.files.iter().map(|f| f.body.len()).sum()
+    }
 }
 
 /// Why one record of a batch failed, as its error line says it.
@@ -155,8 +166,15 @@ impl Pipeline {
         sink: &S,
         limits: Limits,
     ) -> Result<Outcome, EventError> {
-        let now = clock.now_millis();
-        let batch = self.process(payload, now)?;
+        let batch = self.process(payload, clock.now_millis())?;
+        Ok(self.write(batch, clock, sink, limits).await)
+    }
+
+    /// Writes a processed batch (its files, then its manifest) through `sink`: the second
+    /// half of [`Pipeline::run`], for callers that process several payloads before
+    /// writing any.
+    pub async fn write<S: ObjectSink>(&self, batch: Batch, clock: &dyn Clock, sink: &S, limits: Limits) -> Outcome {
+        let now = batch.processed_at;
         let files_deadline = limits.deadline.map(Deadline::for_files);
         let delivery = deliver(sink, batch.files, limits.concurrency, files_deadline).await;
         let (prefix, manifest_deadline) = (&self.settings.manifest_prefix, limits.deadline.map(Deadline::for_manifest));
@@ -165,90 +183,22 @@ impl Pipeline {
         let now = clock.now_millis();
         let oldest_change_age_ms =
             batch.oldest_change.filter(|_| summary.archived_records() > 0).map(|t| now.saturating_sub(t));
-        Ok(Outcome { summary, delivery, oldest_change_age_ms })
+        Outcome { summary, delivery, oldest_change_age_ms }
     }
 
     /// Processes one payload at time `now` (epoch ms) into files, without writing them.
     pub fn process(&self, payload: &[u8], now: i64) -> Result<Batch, EventError> {
+        let mut batch = Builder::new(self, now);
+        if walk_records::<OnePass>(payload, |text, parsed| batch.add(text, parsed)).is_ok() {
+            return batch.finish();
+        }
+        // Not the plain shape the walk reads: the reference split decides, record by record.
         let raws = split_event(payload)?;
-        let shared = Shared {
-            archived_at: now,
-            system_id: self.settings.system_id.as_deref(),
-            database_id: self.settings.database_id.as_deref(),
-            member_id: self.settings.member_id.as_deref(),
-        };
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<(RecordType, Date), usize> = HashMap::new();
-        let mut failures: Vec<(usize, Rejected, [u8; 32])> = Vec::new();
-        let mut source = None;
-        let mut oldest_change: Option<i64> = None;
-        let mut scratch = Vec::with_capacity(1024);
-        let mut identity = BatchIdentity::default();
-        for (i, raw) in raws.iter().enumerate() {
-            let digest = || sha256(raw.get().as_bytes());
-            let received = match receive(raw) {
-                Ok(r) => r,
-                Err(rejected) => {
-                    identity.add(raw.get().as_bytes(), rejected.sequence_number.clone());
-                    failures.push((i, rejected, digest()));
-                    continue;
-                }
-            };
-            identity.add(raw.get().as_bytes(), received.sequence_number.as_deref().map(str::to_owned));
-            if identity.event_source_arn.is_none() {
-                identity.event_source_arn = received.event_source_arn().map(str::to_owned);
-            }
-            source.get_or_insert(received.source);
-            let mut record_type = None;
-            let result = received.change().and_then(|change| {
-                let rt = detect_type(&change.image, &change.keys)?;
-                record_type = Some(rt);
-                let redactor = self.policy.for_change(rt, change.change_type == ChangeType::Remove);
-                let cols = convert(&change.image, &change.keys, &redactor, rt)?;
-                let date = Date::of_millis(cols.partition_millis);
-                let gi = *index.entry((rt, date)).or_insert_with(|| {
-                    groups.push(Group::new(rt, date.to_string()));
-                    groups.len() - 1
-                });
-                let g = &mut groups[gi];
-                let plan = &self.catalog.get(rt).plan;
-                encode_record(plan, &change, &redactor, &cols, &shared, &g.date, &mut g.data, &mut scratch);
-                g.added(i, &change.sequence_number, &change.change_id);
-                oldest_change = Some(oldest_change.map_or(change.change_time, |o| o.min(change.change_time)));
-                Ok(())
-            });
-            if let Err(error) = result {
-                failures.push((i, received.reject(error, record_type), digest()));
-            }
+        let mut batch = Builder::new(self, now);
+        for raw in raws {
+            batch.add(raw.get(), None);
         }
-        if !raws.is_empty() && source.is_none() && failures.iter().all(|(_, f, _)| f.source.is_none()) {
-            return Err(EventError::UnsupportedSource(unsupported_source(&raws)));
-        }
-        let source = source.or_else(|| failures.iter().find_map(|(_, f, _)| f.source));
-        let mut error_types = BTreeMap::new();
-        for (_, f, _) in &failures {
-            *error_types.entry(f.error.kind).or_insert(0) += 1;
-        }
-        let framing = Framing {
-            catalog: self.catalog,
-            codec: self.settings.codec,
-            data_prefix: &self.settings.data_prefix,
-            threads: self.threads,
-        };
-        let mut files = data_files(&framing, groups);
-        let mut line_failures = Vec::with_capacity(failures.len());
-        if !failures.is_empty() {
-            let lines: Vec<ErrorLine> = failures.into_iter().map(|(i, f, d)| self.error_line(i, f, d)).collect();
-            line_failures.extend(lines.iter().map(|l| LineFailure {
-                index: l.index,
-                kind: l.kind,
-                message: l.message.as_str().to_owned(),
-            }));
-            files.push(error_file(&self.settings.error_prefix, &lines, source, now));
-        }
-        identity.source = source;
-        let records = raws.len();
-        Ok(Batch { source, records, identity, files, error_types, failures: line_failures, oldest_change })
+        batch.finish()
     }
 
     /// A rejected record through the PII policy: the only way to an error line.
@@ -269,4 +219,134 @@ impl Pipeline {
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).into()
+}
+
+/// A batch being processed, one record at a time in stream order.
+struct Builder<'p, 'a> {
+    pipeline: &'p Pipeline,
+    now: i64,
+    shared: Shared<'p>,
+    /// Each record's JSON text.
+    texts: Vec<&'a str>,
+    groups: Vec<Group>,
+    index: HashMap<(RecordType, Date), usize>,
+    failures: Vec<(usize, Rejected, [u8; 32])>,
+    source: Option<Source>,
+    oldest_change: Option<i64>,
+    scratch: Vec<u8>,
+    identity: BatchIdentity,
+}
+
+impl<'p, 'a> Builder<'p, 'a> {
+    fn new(pipeline: &'p Pipeline, now: i64) -> Self {
+        let settings = &pipeline.settings;
+        Builder {
+            pipeline,
+            now,
+            shared: Shared {
+                archived_at: now,
+                system_id: settings.system_id.as_deref(),
+                database_id: settings.database_id.as_deref(),
+                member_id: settings.member_id.as_deref(),
+            },
+            texts: Vec::new(),
+            groups: Vec::new(),
+            index: HashMap::new(),
+            failures: Vec::new(),
+            source: None,
+            oldest_change: None,
+            scratch: Vec::with_capacity(1024),
+            identity: BatchIdentity::default(),
+        }
+    }
+
+    /// One record: its JSON text, and its one-pass parse when there is one (else the
+    /// record is parsed from its text).
+    fn add(&mut self, text: &'a str, parsed: Option<OnePass<'a>>) {
+        let i = self.texts.len();
+        self.texts.push(text);
+        let digest = || sha256(text.as_bytes());
+        let received = match parsed {
+            Some(one) => receive_parsed(text, one),
+            None => receive_text(text),
+        };
+        let mut received = match received {
+            Ok(r) => r,
+            Err(rejected) => {
+                self.identity.add(text.as_bytes(), rejected.sequence_number.clone());
+                self.failures.push((i, rejected, digest()));
+                return;
+            }
+        };
+        self.identity.add(text.as_bytes(), received.sequence_number.as_deref().map(str::to_owned));
+        if self.identity.event_source_arn.is_none() {
+            self.identity.event_source_arn = received.event_source_arn().map(str::to_owned);
+        }
+        self.source.get_or_insert(received.source);
+        let mut record_type = None;
+        let (policy, catalog) = (&self.pipeline.policy, self.pipeline.catalog);
+        let result = received.change().and_then(|change| {
+            let rt = detect_type(&change.image, &change.keys)?;
+            record_type = Some(rt);
+            let redactor = policy.for_change(rt, change.change_type == ChangeType::Remove);
+            let cols = convert(&change.image, &change.keys, &redactor, rt)?;
+            let date = Date::of_millis(cols.partition_millis);
+            let groups = &mut self.groups;
+            let gi = *self.index.entry((rt, date)).or_insert_with(|| {
+                groups.push(Group::new(rt, date.to_string()));
+                groups.len() - 1
+            });
+            let g = &mut groups[gi];
+            let plan = &catalog.get(rt).plan;
+            encode_record(plan, &change, &redactor, &cols, &self.shared, &g.date, &mut g.data, &mut self.scratch);
+            g.added(i, &change.sequence_number, &change.change_id);
+            self.oldest_change = Some(self.oldest_change.map_or(change.change_time, |o| o.min(change.change_time)));
+            Ok(())
+        });
+        if let Err(error) = result {
+            self.failures.push((i, received.reject(error, record_type), digest()));
+        }
+    }
+
+    fn finish(self) -> Result<Batch, EventError> {
+        let Builder { pipeline, now, texts, groups, failures, source, oldest_change, mut identity, .. } = self;
+        if !texts.is_empty() && source.is_none() && failures.iter().all(|(_, f, _)| f.source.is_none()) {
+            return Err(EventError::UnsupportedSource(unsupported_source(&texts)));
+        }
+        let source = source.or_else(|| failures.iter().find_map(|(_, f, _)| f.source));
+        let mut error_types = BTreeMap::new();
+        for (_, f, _) in &failures {
+            *error_types.entry(f.error.kind).or_insert(0) += 1;
+        }
+        let settings = &pipeline.settings;
+        let framing = Framing {
+            catalog: pipeline.catalog,
+            codec: settings.codec,
+            data_prefix: &settings.data_prefix,
+            threads: pipeline.threads,
+        };
+        let mut files = data_files(&framing, groups);
+        let mut line_failures = Vec::with_capacity(failures.len());
+        if !failures.is_empty() {
+            let lines: Vec<ErrorLine> = failures.into_iter().map(|(i, f, d)| pipeline.error_line(i, f, d)).collect();
+            line_failures.extend(lines.iter().map(|l| LineFailure {
+                index: l.index,
+                kind: l.kind,
+                message: l.message.as_str().to_owned(),
+            }));
+            files.push(error_file(&settings.error_prefix, &lines, source, now));
+        }
+        identity.source = source;
+        let records = texts.len();
+        Ok(Batch {
+            source,
+            records,
+            identity,
+            files,
+            error_types,
+            failures: line_failures,
+            oldest_change,
+            processed_at: now,
+        })
+    }
 }

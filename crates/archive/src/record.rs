@@ -13,68 +13,16 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::attr::{Item, Text};
+use crate::attr::Item;
 use crate::envelope::Source;
 use crate::error::{ErrorKind, RecordError};
 use crate::pii::failed::{Body, Declared};
 use crate::pii::{FailedRecord, Sensitive};
+use crate::raw_record::{OnePass, RawRecord};
 use crate::record_type::RecordType;
 use crate::time::{Decimal, MAX_MILLIS, MIN_MILLIS};
-
-#[derive(Deserialize)]
-struct UserIdentity<'a> {
-    #[serde(rename = "principalId", borrow, default)]
-    principal_id: Option<Text<'a>>,
-}
-
-#[derive(Deserialize)]
-struct StreamData<'a> {
-    #[serde(rename = "ApproximateCreationDateTime", borrow, default)]
-    created: Option<&'a RawValue>,
-    #[serde(rename = "ApproximateCreationDateTimePrecision", borrow, default)]
-    precision: Option<Text<'a>>,
-    #[serde(rename = "Keys", borrow, default)]
-    keys: Option<&'a RawValue>,
-    #[serde(rename = "NewImage", borrow, default)]
-    new_image: Option<&'a RawValue>,
-    #[serde(rename = "OldImage", borrow, default)]
-    old_image: Option<&'a RawValue>,
-    #[serde(rename = "SequenceNumber", borrow, default)]
-    sequence_number: Option<Text<'a>>,
-}
-
-#[derive(Deserialize)]
-struct KinesisData<'a> {
-    #[serde(borrow, default)]
-    data: Option<Text<'a>>,
-    #[serde(rename = "sequenceNumber", borrow, default)]
-    sequence_number: Option<Text<'a>>,
-}
-
-/// The fields of a stream record (or of a decoded Kinesis change record) that the
-/// archive reads; everything else is skipped.
-#[derive(Deserialize)]
-struct RawRecord<'a> {
-    #[serde(rename = "eventSource", borrow, default)]
-    event_source: Option<Text<'a>>,
-    #[serde(rename = "eventID", borrow, default)]
-    event_id: Option<Text<'a>>,
-    #[serde(rename = "eventName", borrow, default)]
-    event_name: Option<Text<'a>>,
-    #[serde(rename = "eventSourceARN", borrow, default)]
-    event_source_arn: Option<Text<'a>>,
-    #[serde(rename = "tableName", borrow, default)]
-    table_name: Option<Text<'a>>,
-    #[serde(rename = "userIdentity", borrow, default)]
-    user_identity: Option<UserIdentity<'a>>,
-    #[serde(borrow, default)]
-    dynamodb: Option<StreamData<'a>>,
-    #[serde(borrow, default)]
-    kinesis: Option<KinesisData<'a>>,
-}
 
 /// INSERT, MODIFY or REMOVE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,7 +91,9 @@ pub struct Received<'a> {
     pub source: Source,
     pub sequence_number: Option<Cow<'a, str>>,
     raw: RawRecord<'a>,
-    text: &'a RawValue,
+    text: &'a str,
+    /// The strict parser read `eventName` as INSERT or MODIFY (see [`Received::reject`]).
+    not_deleted: bool,
     /// The decoded Kinesis data, which the change record borrows from.
     decoded: Option<Vec<u8>>,
 }
@@ -158,41 +108,63 @@ impl Received<'_> {
 /// The first step with one stream record: read its source and identifiers, and decode
 /// the Kinesis payload. A record that fails here is a `parse` error.
 pub fn receive(raw: &RawValue) -> Result<Received<'_>, Rejected> {
+    receive_text(raw.get())
+}
+
+/// [`receive`] of a record's JSON text (one value, as an element of `Records`).
+pub fn receive_text(text: &str) -> Result<Received<'_>, Rejected> {
     let rec: RawRecord<'_> =
-        serde_json::from_str(raw.get()).map_err(|e| reject_raw(raw, parse_error("the stream record", &e), false))?;
+        serde_json::from_str(text).map_err(|e| reject_raw(text, parse_error("the stream record", &e), false))?;
+    accept(text, rec)
+}
+
+/// [`receive_text`] of a record already parsed by [`OnePass`] from `text`: the same
+/// answer, without parsing it again.
+pub fn receive_parsed<'a>(text: &'a str, rec: OnePass<'a>) -> Result<Received<'a>, Rejected> {
+    accept(text, rec.0)
+}
+
+fn accept<'a>(text: &'a str, rec: RawRecord<'a>) -> Result<Received<'a>, Rejected> {
     let source = match rec.event_source.as_ref().map(|s| s.as_str()) {
         Some(s) => Source::parse(s).ok_or_else(|| {
             let e = RecordError::new(ErrorKind::Parse, "eventSource is neither aws:dynamodb nor aws:kinesis");
-            reject_raw(raw, e, false)
+            reject_raw(text, e, false)
         })?,
         None => {
-            return Err(reject_raw(raw, RecordError::new(ErrorKind::Parse, "the record has no eventSource"), false))
+            return Err(reject_raw(text, RecordError::new(ErrorKind::Parse, "the record has no eventSource"), false))
         }
     };
+    let not_deleted = declares_not_deleted(&rec);
     match source {
         Source::DynamoDb => {
             let sequence_number = rec.dynamodb.as_ref().and_then(|d| d.sequence_number.as_ref()).map(|t| t.0.clone());
-            Ok(Received { source, sequence_number, raw: rec, text: raw, decoded: None })
+            Ok(Received { source, sequence_number, raw: rec, text, not_deleted, decoded: None })
         }
         Source::Kinesis => {
             let kin = rec.kinesis.as_ref();
             let sequence_number = kin.and_then(|k| k.sequence_number.as_ref()).map(|t| t.0.clone());
             let Some(data) = kin.and_then(|k| k.data.as_ref()) else {
                 let e = RecordError::new(ErrorKind::Parse, "the Kinesis record has no data");
-                return Err(reject_raw(raw, e, true));
+                return Err(reject_raw(text, e, true));
             };
             let decoded = base64::engine::general_purpose::STANDARD.decode(data.as_str().trim()).map_err(|e| {
-                reject_raw(raw, RecordError::new(ErrorKind::Parse, format!("kinesis.data is not base64: {e}")), true)
+                reject_raw(text, RecordError::new(ErrorKind::Parse, format!("kinesis.data is not base64: {e}")), true)
             })?;
-            Ok(Received { source, sequence_number, raw: rec, text: raw, decoded: Some(decoded) })
+            Ok(Received { source, sequence_number, raw: rec, text, not_deleted, decoded: Some(decoded) })
         }
     }
 }
 
+/// The strict parser (a duplicate field is an error there, so parsers that disagree on
+/// which one wins cannot hide a REMOVE) read `eventName` as INSERT or MODIFY.
+fn declares_not_deleted(r: &RawRecord<'_>) -> bool {
+    matches!(r.event_name.as_ref().map(|t| t.as_str()), Some("INSERT" | "MODIFY"))
+}
+
 /// A record rejected before its change could be read: treated as a deletion.
-fn reject_raw(raw: &RawValue, error: RecordError, kinesis: bool) -> Rejected {
+fn reject_raw(raw: &str, error: RecordError, kinesis: bool) -> Rejected {
     let (source, sequence_number) = salvage(raw);
-    let bytes = Sensitive::new(raw.get().as_bytes().to_vec());
+    let bytes = Sensitive::new(raw.as_bytes().to_vec());
     let body =
         if kinesis || source == Some(Source::Kinesis) { Body::UndecodableKinesis(bytes) } else { Body::Change(bytes) };
     let record = FailedRecord { body, declared: Declared::MaybeDeleted, record_type: None };
@@ -201,16 +173,19 @@ fn reject_raw(raw: &RawValue, error: RecordError, kinesis: bool) -> Rejected {
 
 impl<'a> Received<'a> {
     /// The change record: the record itself (DynamoDB Streams), or the JSON decoded from
-    /// `kinesis.data`, which `change` borrows from `self`.
-    pub fn change<'s>(&'s self) -> Result<Change<'s>, RecordError>
+    /// `kinesis.data`, which `change` borrows from `self`. It takes the fields it reads
+    /// out of `self`: call it once.
+    pub fn change<'s>(&'s mut self) -> Result<Change<'s>, RecordError>
     where
         'a: 's,
     {
         let (rec, unit_shift) = match &self.decoded {
-            None => (reborrow(&self.raw), 3),
+            None => (std::mem::take(&mut self.raw), 3),
             Some(bytes) => {
-                let rec: RawRecord<'s> =
-                    serde_json::from_slice(bytes).map_err(|e| parse_error("the decoded Kinesis data", &e))?;
+                let rec: RawRecord<'s> = match serde_json::from_slice::<OnePass<'s>>(bytes) {
+                    Ok(one) => one.0,
+                    Err(_) => serde_json::from_slice(bytes).map_err(|e| parse_error("the decoded Kinesis data", &e))?,
+                };
                 let micro = rec
                     .dynamodb
                     .as_ref()
@@ -230,19 +205,17 @@ impl<'a> Received<'a> {
     /// strict parser read its `eventName` as INSERT or MODIFY (a duplicate field is an
     /// error there, so parsers that disagree on which one wins cannot hide a REMOVE).
     pub fn reject(&self, error: RecordError, record_type: Option<RecordType>) -> Rejected {
-        let not_deleted =
-            |r: &RawRecord<'_>| matches!(r.event_name.as_ref().map(|t| t.as_str()), Some("INSERT" | "MODIFY"));
         let (body, declared) = match &self.decoded {
-            None => (Body::Change(Sensitive::new(self.text.get().as_bytes().to_vec())), not_deleted(&self.raw)),
+            None => (Body::Change(Sensitive::new(self.text.as_bytes().to_vec())), self.not_deleted),
             Some(bytes) => {
                 let strict = serde_json::from_slice::<RawRecord<'_>>(bytes).ok();
                 let object = bytes.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{');
                 let body = if object {
                     Body::Change(Sensitive::new(bytes.clone()))
                 } else {
-                    Body::UndecodableKinesis(Sensitive::new(self.text.get().as_bytes().to_vec()))
+                    Body::UndecodableKinesis(Sensitive::new(self.text.as_bytes().to_vec()))
                 };
-                (body, object && strict.as_ref().is_some_and(not_deleted))
+                (body, object && strict.as_ref().is_some_and(declares_not_deleted))
             }
         };
         let declared = if declared { Declared::NotDeleted } else { Declared::MaybeDeleted };
@@ -253,29 +226,6 @@ impl<'a> Received<'a> {
             sequence_number: self.sequence_number.as_deref().map(str::to_owned),
             record: FailedRecord { body, declared, record_type },
         }
-    }
-}
-
-/// A `RawRecord` borrowed for a shorter lifetime (fields are cheap to clone: borrowed
-/// text stays borrowed).
-fn reborrow<'s>(r: &'s RawRecord<'_>) -> RawRecord<'s> {
-    let t = |x: &'s Option<Text<'_>>| x.as_ref().map(|t| Text(Cow::Borrowed(t.as_str())));
-    RawRecord {
-        event_source: t(&r.event_source),
-        event_id: t(&r.event_id),
-        event_name: t(&r.event_name),
-        event_source_arn: t(&r.event_source_arn),
-        table_name: t(&r.table_name),
-        user_identity: r.user_identity.as_ref().map(|u| UserIdentity { principal_id: t(&u.principal_id) }),
-        dynamodb: r.dynamodb.as_ref().map(|d| StreamData {
-            created: d.created,
-            precision: t(&d.precision),
-            keys: d.keys,
-            new_image: d.new_image,
-            old_image: d.old_image,
-            sequence_number: t(&d.sequence_number),
-        }),
-        kinesis: None,
     }
 }
 
@@ -310,9 +260,9 @@ fn build_change<'s>(rec: RawRecord<'s>, seq: Cow<'s, str>, unit_shift: i32) -> R
             format!("the {} record has no {image_name} (the stream view type must include it)", change_type.as_str()),
         )
     })?;
-    let image: Item<'s> = serde_json::from_str(image.get()).map_err(|e| parse_error(image_name, &e))?;
+    let image: Item<'s> = image.into_item().map_err(|e| parse_error(image_name, &e))?;
     let keys: Item<'s> = match ddb.keys {
-        Some(k) => serde_json::from_str(k.get()).map_err(|e| parse_error("Keys", &e))?,
+        Some(k) => k.into_item().map_err(|e| parse_error("Keys", &e))?,
         None => Item::default(),
     };
     let source_table = rec.table_name.map(|t| t.0).or_else(|| {
@@ -352,8 +302,8 @@ fn creation_millis(raw: &str, unit_shift: i32) -> Option<i64> {
 
 /// Reads what can be known of a record that failed to parse: its source and sequence
 /// number, from a lenient JSON view.
-fn salvage(raw: &RawValue) -> (Option<Source>, Option<String>) {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw.get()) else {
+fn salvage(raw: &str) -> (Option<Source>, Option<String>) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
         return (None, None);
     };
     let source = v.get("eventSource").and_then(|s| s.as_str()).and_then(Source::parse);
@@ -379,7 +329,7 @@ mod tests {
         let r = raw(r#"{"eventID":"e1","eventName":"REMOVE","eventSource":"aws:dynamodb",
             "eventSourceARN":"arn:aws:dynamodb:eu-west-1:1:table/demand/stream/2026","userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
             "dynamodb":{"ApproximateCreationDateTime":1763542530.123,"Keys":{"pk":{"S":"a"}},"OldImage":{"pk":{"S":"a"}},"SequenceNumber":"100"}}"#);
-        let rec = receive(&r).expect("received");
+        let mut rec = receive(&r).expect("received");
         let c = rec.change().expect("change");
         assert_eq!(c.change_time, 1_763_542_530_123);
         assert_eq!(c.sequence_number, "100");
@@ -403,7 +353,7 @@ mod tests {
             let r = raw(&format!(
                 r#"{{"eventSource":"aws:kinesis","kinesis":{{"data":"{data}","sequenceNumber":"4959"}},"eventID":"shardId-0:4959"}}"#
             ));
-            let rec = receive(&r).expect("received");
+            let mut rec = receive(&r).expect("received");
             let c = rec.change().expect("change");
             assert_eq!(c.change_time, want);
             assert_eq!(c.change_id, "u1");
@@ -426,7 +376,7 @@ mod tests {
         ];
         for c in cases {
             let r = raw(c);
-            let err = receive(&r).map_err(|r| r.error).and_then(|rec| rec.change().map(|_| ()));
+            let err = receive(&r).map_err(|r| r.error).and_then(|mut rec| rec.change().map(|_| ()));
             assert_eq!(err.map_err(|e| e.kind), Err(ErrorKind::Parse), "{c}");
         }
     }
@@ -437,7 +387,7 @@ mod tests {
             r#"{"eventSource":"aws:dynamodb","eventID":"1","eventName":"REMOVE","dynamodb":{"ApproximateCreationDateTime":1,
             "SequenceNumber":"1","OldImage":{"a":{"NULL":"ana@example.com"},"b":{"S":5550104477}}}}"#,
         );
-        let e = receive(&r).map_err(|r| r.error).and_then(|rec| rec.change().map(|_| ())).unwrap_err();
+        let e = receive(&r).map_err(|r| r.error).and_then(|mut rec| rec.change().map(|_| ())).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Parse);
         assert!(!e.message.contains("ana@") && !e.message.contains("5550104477"), "{}", e.message);
         assert!(e.message.contains("OldImage") && e.message.contains("line"), "{}", e.message);

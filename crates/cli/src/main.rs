@@ -13,9 +13,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use dmd_archive::config::{check_bucket, Settings};
 use dmd_archive::envelope::{check_event, Source};
+use dmd_archive::pipeline::Batch;
 use dmd_archive::record_type::RecordType;
 use dmd_archive::sink::{LocalDir, ObjectSink};
-use dmd_archive::{synth, BatchResponse, Limits, Pipeline, Summary, SystemClock};
+use dmd_archive::{synth, BatchResponse, Clock, Limits, Pipeline, Summary, SystemClock};
 use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
@@ -249,10 +250,8 @@ fn archive(
     // Check every input before writing anything, on all cores. With a single input the
     // processing itself is the check: nothing is written before it has succeeded.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if inputs.len() > 1 {
-        check_all(&inputs, cores.min(4))?;
-    }
-    let inputs: Vec<Arc<Input>> = inputs.into_iter().map(Arc::new).collect();
+    let held = if inputs.len() > 1 { check_all(&pipeline, &inputs, cores.min(4))? } else { vec![None] };
+    let inputs: Vec<(Arc<Input>, Option<Batch>)> = inputs.into_iter().map(Arc::new).zip(held).collect();
     let pipeline = Arc::new(pipeline);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(jobs.max(1)).enable_all().build()?;
     match bucket {
@@ -268,23 +267,50 @@ fn archive(
     }
 }
 
-/// Checks that every input is a stream event, `workers` files at a time.
-fn check_all(inputs: &[Input], workers: usize) -> Result<()> {
+/// Bytes of processed batches held in memory before anything is written. The check of
+/// several inputs processes them, and the batches that fit are written as they are; the
+/// inputs after are only checked (one scan) and processed when their turn to be written
+/// comes.
+const HELD_BYTES: usize = 4 << 20;
+
+/// Checks that every input is a stream event, `workers` files at a time, and returns the
+/// batches it keeps (in input order; `None` for an input to process again).
+fn check_all(pipeline: &Pipeline, inputs: &[Input], workers: usize) -> Result<Vec<Option<Batch>>> {
     let chunk = inputs.len().div_ceil(workers);
+    let budget = HELD_BYTES / inputs.len().div_ceil(chunk);
     std::thread::scope(|s| {
         let handles: Vec<_> = inputs
             .chunks(chunk)
             .map(|part| {
-                s.spawn(move || -> Result<()> {
+                s.spawn(move || -> Result<Vec<Option<Batch>>> {
+                    let mut left = budget;
+                    let mut held = Vec::with_capacity(part.len());
                     for input in part {
                         let payload = input.read()?;
-                        check_event(&payload).with_context(|| input.name())?;
+                        if left == 0 {
+                            check_event(&payload).with_context(|| input.name())?;
+                            held.push(None);
+                            continue;
+                        }
+                        let batch =
+                            pipeline.process(&payload, SystemClock.now_millis()).with_context(|| input.name())?;
+                        if batch.bytes() <= left {
+                            left -= batch.bytes();
+                            held.push(Some(batch));
+                        } else {
+                            left = 0;
+                            held.push(None);
+                        }
                     }
-                    Ok(())
+                    Ok(held)
                 })
             })
             .collect();
-        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        let mut held = Vec::with_capacity(inputs.len());
+        for h in handles {
+            held.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+        }
+        Ok(held)
     })
 }
 
@@ -310,17 +336,22 @@ async fn archive_to<S: ObjectSink + 'static>(
     pipeline: Arc<Pipeline>,
     sink: Arc<S>,
     concurrency: usize,
-    inputs: Vec<Arc<Input>>,
+    inputs: Vec<(Arc<Input>, Option<Batch>)>,
     jobs: usize,
 ) -> Result<ExitCode> {
     let limits = Limits { concurrency, deadline: None };
     let mut done = futures::stream::iter(inputs)
-        .map(|input| {
+        .map(|(input, held)| {
             let (pipeline, sink) = (Arc::clone(&pipeline), Arc::clone(&sink));
             tokio::spawn(async move {
-                let payload = input.read()?;
-                let outcome =
-                    pipeline.run(&payload, &SystemClock, sink.as_ref(), limits).await.with_context(|| input.name())?;
+                let batch = match held {
+                    Some(batch) => batch,
+                    None => {
+                        let payload = input.read()?;
+                        pipeline.process(&payload, SystemClock.now_millis()).with_context(|| input.name())?
+                    }
+                };
+                let outcome = pipeline.write(batch, &SystemClock, sink.as_ref(), limits).await;
                 anyhow::Ok((input.name(), outcome))
             })
         })
