@@ -15,7 +15,7 @@ use base64::Engine;
 
 /// True when `s` contains an e-mail address or a phone number, plainly or base64-encoded.
 pub fn contains_pii(s: &str) -> bool {
-    first_pii(s, 0).is_some()
+    find_email(s, 0).is_some() || find_phone(s, 0).is_some() || find_encoded(s, 0).is_some()
 }
 
 /// The byte range of the first e-mail address, phone number or base64 run that hides one,
@@ -201,7 +201,15 @@ const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::
 /// two bytes) are decoded too: `555 1111` is eight bytes, eleven characters.
 fn decodes_to_pii(run: &[u8]) -> bool {
     let engine = &LENIENT;
-    let mut buf = Vec::with_capacity(run.len());
+    let run: Vec<u8> = run
+        .iter()
+        .map(|&c| match c {
+            b'-' => b'+',
+            b'_' => b'/',
+            c => c,
+        })
+        .collect();
+    let mut bytes = Vec::with_capacity(run.len() / 4 * 3 + 3);
     for skip in 0..4.min(run.len()) {
         let part = &run[skip..];
         // One character left over holds no whole byte.
@@ -209,13 +217,8 @@ fn decodes_to_pii(run: &[u8]) -> bool {
         if part.len() < MIN_ENCODED {
             break;
         }
-        buf.clear();
-        buf.extend(part.iter().map(|&c| match c {
-            b'-' => b'+',
-            b'_' => b'/',
-            c => c,
-        }));
-        if let Ok(bytes) = engine.decode(&buf) {
+        bytes.clear();
+        if engine.decode_vec(part, &mut bytes).is_ok() && may_hold_plain_pii(&bytes) {
             let text = String::from_utf8_lossy(&bytes);
             if find_email(&text, 0).is_some() || find_phone(&text, 0).is_some() {
                 return true;
@@ -223,6 +226,13 @@ fn decodes_to_pii(run: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// False when decoded bytes cannot hold an e-mail address (no `@`) nor a phone number
+/// (fewer than 7 ASCII digits), whatever their UTF-8 reading: both are ASCII, which a
+/// lossy UTF-8 reading keeps as it is.
+fn may_hold_plain_pii(bytes: &[u8]) -> bool {
+    bytes.contains(&b'@') || bytes.iter().filter(|c| c.is_ascii_digit()).count() >= 7
 }
 
 /// The end of an ISO 8601 basic-format date-time starting at `i`
