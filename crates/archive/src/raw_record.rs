@@ -4,9 +4,11 @@
 //! images as JSON text, to be parsed once the event name says which one the change needs.
 //! [`OnePass`] reads the same fields, but parses the keys and, when `eventName` comes
 //! before `dynamodb` (the order in which AWS writes records), the needed image where they
-//! lie, so that their text is not scanned twice. It fails on every input the derived
+//! lie, so that their text is not scanned twice (when `eventName` comes after, the
+//! first image is parsed: see [`Want`]). It fails on every input the derived
 //! parse refuses and on some it accepts (a record written as an array, an image nested
-//! too deep for the parser's depth limit); callers then take the derived parse's answer.
+//! too deep for the parser's depth limit, an image the change does not read that is not
+//! DynamoDB JSON); callers then take the derived parse's answer.
 
 use std::fmt;
 
@@ -99,7 +101,10 @@ impl<'de> Deserialize<'de> for OnePass<'de> {
     }
 }
 
-/// Which image the change will read.
+/// Which image the change will read. `Unknown` when `eventName` comes after `dynamodb`
+/// (records written with sorted keys): then the first image is parsed, since a record
+/// holds only the image its change needs unless it is a MODIFY of a
+/// `NEW_AND_OLD_IMAGES` stream, where `NewImage` sorts first; the other is kept as text.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Want {
     New,
@@ -238,11 +243,13 @@ impl<'de> Visitor<'de> for StreamVisitor {
                 }
                 "NewImage" => {
                     once(&mut seen, 8, "NewImage")?;
-                    d.new_image = attrs(&mut map, self.0 == Want::New)?;
+                    let parse = self.0 == Want::New || (self.0 == Want::Unknown && seen & 16 == 0);
+                    d.new_image = attrs(&mut map, parse)?;
                 }
                 "OldImage" => {
                     once(&mut seen, 16, "OldImage")?;
-                    d.old_image = attrs(&mut map, self.0 == Want::Old)?;
+                    let parse = self.0 == Want::Old || (self.0 == Want::Unknown && seen & 8 == 0);
+                    d.old_image = attrs(&mut map, parse)?;
                 }
                 "SequenceNumber" => {
                     once(&mut seen, 32, "SequenceNumber")?;
@@ -312,6 +319,10 @@ mod tests {
             r#"{"dynamodb":{"NewImage":{"pk":{"S":"a"}}},"eventName":"MODIFY"}"#,
             r#"{"eventName":"MODIFY","dynamodb":null,"kinesis":{"data":"eA==","sequenceNumber":"9"},"other":[1,{"a":null}]}"#,
             r#"{"eventName":"INSERT","dynamodb":{"Keys":null,"NewImage":null,"Extra":{}}}"#,
+            r#"{"dynamodb":{"NewImage":{"a":{"N":"2"}},"OldImage":{"a":{"N":"1"}}},"eventName":"MODIFY"}"#,
+            r#"{"dynamodb":{"OldImage":{"a":{"N":"1"}},"NewImage":{"a":{"N":"2"}}},"eventName":"MODIFY"}"#,
+            r#"{"dynamodb":{"OldImage":{"a":{"S":"x"}}},"eventName":"REMOVE"}"#,
+            r#"{"dynamodb":{"NewImage":{"a":{"S":"x"}},"OldImage":{"a":{"S":"y"}}},"eventName":"REMOVE"}"#,
         ];
         for c in cases {
             let derived: RawRecord<'_> = serde_json::from_str(c).expect("derived");
@@ -332,5 +343,10 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<OnePass<'_>>(c).is_err(), "{c}");
         }
+        // An image read before eventName that is not DynamoDB JSON: the derived parse
+        // decides (here, that the record is well formed).
+        let c = r#"{"dynamodb":{"OldImage":{"a":{"X":1}}},"eventName":"REMOVE"}"#;
+        assert!(serde_json::from_str::<OnePass<'_>>(c).is_err());
+        assert!(serde_json::from_str::<RawRecord<'_>>(c).is_ok());
     }
 }
