@@ -22,6 +22,9 @@ pub fn walk_records<'a, T: Deserialize<'a>>(
     payload: &'a [u8],
     mut each: impl FnMut(&'a str, Option<T>),
 ) -> Result<usize, GaveUp> {
+    // Validated once here, the records are parsed as text: the parser then checks no
+    // string's UTF-8 again, and each record's text is a slice of it.
+    let text = simdutf8::basic::from_utf8(payload).map_err(|_| GaveUp)?;
     let mut at = skip_ws(payload, 0);
     eat(payload, &mut at, b'{')?;
     let mut records = None;
@@ -35,7 +38,7 @@ pub fn walk_records<'a, T: Deserialize<'a>>(
             if records.is_some() {
                 return Err(GaveUp);
             }
-            records = Some(array(payload, &mut at, &mut each)?);
+            records = Some(array(text, &mut at, &mut each)?);
         } else {
             at += value_len(&payload[at..])?;
         }
@@ -54,10 +57,11 @@ pub fn walk_records<'a, T: Deserialize<'a>>(
 
 /// The elements of the array at `at`, through `each`.
 fn array<'a, T: Deserialize<'a>>(
-    payload: &'a [u8],
+    text: &'a str,
     at: &mut usize,
     each: &mut impl FnMut(&'a str, Option<T>),
 ) -> Result<usize, GaveUp> {
+    let payload = text.as_bytes();
     eat(payload, at, b'[')?;
     *at = skip_ws(payload, *at);
     if payload.get(*at) == Some(&b']') {
@@ -67,15 +71,15 @@ fn array<'a, T: Deserialize<'a>>(
     let mut n = 0;
     loop {
         *at = skip_ws(payload, *at);
-        let rest = &payload[*at..];
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
+        // At a structural character (ASCII), so at a character boundary.
+        let rest = text.get(*at..).ok_or(GaveUp)?;
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
         let (len, parsed) = match stream.next() {
             Some(Ok(v)) => (stream.byte_offset(), Some(v)),
-            Some(Err(_)) => (value_len(rest)?, None),
+            Some(Err(_)) => (value_len(rest.as_bytes())?, None),
             None => return Err(GaveUp),
         };
-        let text = std::str::from_utf8(&rest[..len]).map_err(|_| GaveUp)?;
-        each(text, parsed);
+        each(rest.get(..len).ok_or(GaveUp)?, parsed);
         n += 1;
         *at = skip_ws(payload, *at + len);
         match payload.get(*at) {
