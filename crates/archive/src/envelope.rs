@@ -3,13 +3,12 @@
 
 use std::fmt;
 
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::EventError;
 use crate::pii::parser_message;
-use crate::walk::walk_records;
+use crate::walk::walk_texts;
 
 /// Where a batch comes from, detected from `Records[*].eventSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,10 +70,10 @@ pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
 /// Checks, without processing it, that a payload is a stream event: it has a `Records`
 /// array, and unless it is empty some record names `aws:dynamodb` or `aws:kinesis` (the
 /// same rule [`crate::pipeline::Pipeline::process`] applies; this one only looks for the
-/// text, so it is cheap: one scan of the payload, by [`walk_records`] where it can).
+/// text, so it is cheap: one scan of the payload, by [`walk_texts`] where it can).
 pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
     let mut texts = Vec::new();
-    if walk_records::<IgnoredAny>(payload, |text, _| texts.push(text)).is_err() {
+    if walk_texts(payload, |text| texts.push(text)).is_err() {
         texts = split_event(payload)?.into_iter().map(RawValue::get).collect();
     }
     let known = |r: &&str| r.contains("\"aws:dynamodb\"") || r.contains("\"aws:kinesis\"");

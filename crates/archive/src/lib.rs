@@ -25,6 +25,7 @@ pub mod envelope;
 pub mod error;
 pub mod error_file;
 pub mod group;
+pub mod json_scan;
 pub mod keys;
 pub mod manifest;
 pub mod pii;

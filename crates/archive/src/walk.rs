@@ -22,6 +22,33 @@ pub fn walk_records<'a, T: Deserialize<'a>>(
     payload: &'a [u8],
     mut each: impl FnMut(&'a str, Option<T>),
 ) -> Result<usize, GaveUp> {
+    walk(payload, |rest| {
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        let (len, parsed) = match stream.next() {
+            Some(Ok(v)) => (stream.byte_offset(), Some(v)),
+            Some(Err(_)) => (value_len(rest)?, None),
+            None => return Err(GaveUp),
+        };
+        each(rest.get(..len).ok_or(GaveUp)?, parsed);
+        Ok(len)
+    })
+}
+
+/// Calls `each(text)` for every element of the event's `Records` array, in order, its
+/// end found by [`json_scan`](crate::json_scan) without parsing it: the cheapest full
+/// check of a payload. Gives up wherever the scan does, which is wherever `serde_json`
+/// would refuse the payload and on a few rare inputs it accepts.
+pub fn walk_texts<'a>(payload: &'a [u8], mut each: impl FnMut(&'a str)) -> Result<usize, GaveUp> {
+    walk(payload, |rest| {
+        let len = crate::json_scan::value_end(rest).ok_or(GaveUp)?;
+        each(rest.get(..len).ok_or(GaveUp)?);
+        Ok(len)
+    })
+}
+
+/// The event object around the `Records` array; `element` reads the element at the
+/// start of the text it is given and returns its length.
+fn walk<'a>(payload: &'a [u8], mut element: impl FnMut(&'a str) -> Result<usize, GaveUp>) -> Result<usize, GaveUp> {
     // Validated once here, the records are parsed as text: the parser then checks no
     // string's UTF-8 again, and each record's text is a slice of it.
     let text = simdutf8::basic::from_utf8(payload).map_err(|_| GaveUp)?;
@@ -38,9 +65,9 @@ pub fn walk_records<'a, T: Deserialize<'a>>(
             if records.is_some() {
                 return Err(GaveUp);
             }
-            records = Some(array(text, &mut at, &mut each)?);
+            records = Some(array(text, &mut at, &mut element)?);
         } else {
-            at += value_len(&payload[at..])?;
+            at += value_len(text.get(at..).ok_or(GaveUp)?)?;
         }
         at = skip_ws(payload, at);
         match payload.get(at) {
@@ -55,11 +82,11 @@ pub fn walk_records<'a, T: Deserialize<'a>>(
     records.ok_or(GaveUp)
 }
 
-/// The elements of the array at `at`, through `each`.
-fn array<'a, T: Deserialize<'a>>(
+/// The elements of the array at `at`, through `element`.
+fn array<'a>(
     text: &'a str,
     at: &mut usize,
-    each: &mut impl FnMut(&'a str, Option<T>),
+    element: &mut impl FnMut(&'a str) -> Result<usize, GaveUp>,
 ) -> Result<usize, GaveUp> {
     let payload = text.as_bytes();
     eat(payload, at, b'[')?;
@@ -73,13 +100,7 @@ fn array<'a, T: Deserialize<'a>>(
         *at = skip_ws(payload, *at);
         // At a structural character (ASCII), so at a character boundary.
         let rest = text.get(*at..).ok_or(GaveUp)?;
-        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
-        let (len, parsed) = match stream.next() {
-            Some(Ok(v)) => (stream.byte_offset(), Some(v)),
-            Some(Err(_)) => (value_len(rest.as_bytes())?, None),
-            None => return Err(GaveUp),
-        };
-        each(rest.get(..len).ok_or(GaveUp)?, parsed);
+        let len = element(rest)?;
         n += 1;
         *at = skip_ws(payload, *at + len);
         match payload.get(*at) {
@@ -93,9 +114,12 @@ fn array<'a, T: Deserialize<'a>>(
     }
 }
 
-/// The length of the JSON value that `rest` starts with.
-fn value_len(rest: &[u8]) -> Result<usize, GaveUp> {
-    let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+/// The length of the JSON value that `rest` starts with: by the scan, else by the parser.
+fn value_len(rest: &str) -> Result<usize, GaveUp> {
+    if let Some(len) = crate::json_scan::value_end(rest) {
+        return Ok(len);
+    }
+    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<IgnoredAny>();
     match stream.next() {
         Some(Ok(_)) => Ok(stream.byte_offset()),
         _ => Err(GaveUp),
@@ -154,6 +178,9 @@ mod tests {
                 split_event(p.as_bytes()).expect("event").iter().map(|r| r.get().to_owned()).collect();
             let got: Vec<String> = walk(p).expect("walked").into_iter().map(|(t, _)| t).collect();
             assert_eq!(got, want, "{p}");
+            let mut texts = Vec::new();
+            assert_eq!(walk_texts(p.as_bytes(), |t| texts.push(t.to_owned())), Ok(want.len()), "{p}");
+            assert_eq!(texts, want, "{p}");
         }
     }
 
@@ -176,6 +203,7 @@ mod tests {
             "{\"Records\":[\"\u{7f}\"], \"k\u{e9}\":1}",
         ] {
             assert_eq!(walk(p), Err(GaveUp), "{p}");
+            assert_eq!(walk_texts(p.as_bytes(), |_| ()), Err(GaveUp), "{p}");
         }
     }
 
