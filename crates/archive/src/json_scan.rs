@@ -1,9 +1,11 @@
 //! A strict scan of one JSON value (RFC 8259) in UTF-8 text, without building anything:
 //! where the value ends, for checking a payload in one fast pass.
 //!
-//! It never accepts what `serde_json` refuses: it is stricter where that is simpler (a
-//! `\u` escape of a surrogate, nesting deeper than [`MAX_DEPTH`]), and callers take
-//! `serde_json`'s answer whenever it gives none.
+//! It never accepts what `serde_json` refuses: it is stricter where that is simpler
+//! (nesting deeper than [`MAX_DEPTH`]), and callers take `serde_json`'s answer whenever
+//! it gives none. Like `serde_json` skipping a value (and `RawValue`), it takes any four
+//! hex digits after `\u`: whether a surrogate is paired matters only to a parse of the
+//! string, which the record's own parse does.
 
 /// Deepest nesting scanned; `serde_json` allows 128.
 pub const MAX_DEPTH: usize = 100;
@@ -92,21 +94,17 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
         i += 1;
         match c {
             b'"' => return Some(i),
-            b'\\' => {
-                match *b.get(i)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 1,
-                    b'u' => {
-                        let hex = b.get(i + 1..i + 5)?;
-                        if !hex.iter().all(u8::is_ascii_hexdigit) || matches!(hex[0], b'd' | b'D') {
-                            // Not four hex digits, or D800 to DFFF (a surrogate, whose
-                            // pairing the scan leaves to serde_json).
-                            return None;
-                        }
-                        i += 5;
+            b'\\' => match *b.get(i)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 1,
+                b'u' => {
+                    let hex = b.get(i + 1..i + 5)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
                     }
-                    _ => return None,
+                    i += 5;
                 }
-            }
+                _ => return None,
+            },
             0x00..=0x1f => return None,
             _ => {}
         }
@@ -337,9 +335,11 @@ mod tests {
     }
 
     #[test]
-    fn leaves_surrogates_and_deep_nesting_to_serde_json() {
-        assert_eq!(value_end(r#""\ud83d\ude00""#), None);
-        assert!(serde_end(r#""\ud83d\ude00""#).is_some());
+    fn takes_surrogates_and_leaves_deep_nesting_to_serde_json() {
+        for t in [r#""\ud83d\ude00""#, r#""\ud800""#, r#""\uDC00x""#] {
+            assert_eq!(value_end(t), Some(t.len()), "{t}");
+            assert_eq!(serde_end(t), Some(t.len()), "{t}");
+        }
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert_eq!(value_end(&deep), None);
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
