@@ -8,7 +8,6 @@ use serde_json::value::RawValue;
 
 use crate::error::EventError;
 use crate::pii::parser_message;
-use crate::walk::walk_texts;
 
 /// Where a batch comes from, detected from `Records[*].eventSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,22 +66,6 @@ pub fn split_event(payload: &[u8]) -> Result<Vec<&RawValue>, EventError> {
     serde_json::from_str::<Vec<&RawValue>>(records.get()).map_err(|e| EventError::BadRecords(parser_message(&e)))
 }
 
-/// Checks, without processing it, that a payload is a stream event: it has a `Records`
-/// array, and unless it is empty some record names `aws:dynamodb` or `aws:kinesis` (the
-/// same rule [`crate::pipeline::Pipeline::process`] applies; this one only looks for the
-/// text, so it is cheap: one scan of the payload, by [`walk_texts`] where it can).
-pub fn check_event(payload: &[u8]) -> Result<(), EventError> {
-    let mut texts = Vec::new();
-    if walk_texts(payload, |text| texts.push(text)).is_err() {
-        texts = split_event(payload)?.into_iter().map(RawValue::get).collect();
-    }
-    let known = |r: &&str| r.contains("\"aws:dynamodb\"") || r.contains("\"aws:kinesis\"");
-    if texts.is_empty() || texts.iter().any(known) {
-        return Ok(());
-    }
-    Err(EventError::UnsupportedSource(unsupported_source(&texts)))
-}
-
 /// The `eventSource` to name when no record of a batch comes from a known source (only
 /// when it has the shape of a source name; never a value that could be PII).
 pub(crate) fn unsupported_source(raws: &[&str]) -> String {
@@ -118,19 +101,5 @@ mod tests {
         assert!(matches!(split_event(br#"[1,2]"#), Err(EventError::NoRecords)));
         assert!(matches!(split_event(br#"{"Records":{}}"#), Err(EventError::BadRecords(_))));
         assert!(matches!(split_event(b"not json"), Err(EventError::NotJson(_))));
-    }
-
-    #[test]
-    fn checks() {
-        assert!(check_event(br#"{"Records":[]}"#).is_ok());
-        assert!(check_event(br#"{"Records":[{"eventSource":"aws:kinesis"}]}"#).is_ok());
-        assert!(
-            matches!(check_event(br#"{"Records":[{"eventSource":"aws:sqs"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "aws:sqs")
-        );
-        assert!(matches!(check_event(br#"{"x":1}"#), Err(EventError::NoRecords)));
-        assert!(
-            matches!(check_event(br#"{"Records":[{"eventSource":"ana@example.com"}]}"#), Err(EventError::UnsupportedSource(s)) if s == "missing"),
-            "a source that is not shaped like one is not repeated"
-        );
     }
 }

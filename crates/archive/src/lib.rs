@@ -17,6 +17,7 @@
 
 pub mod attr;
 pub mod avro;
+pub mod check;
 pub mod config;
 pub mod convert;
 pub mod data_file;

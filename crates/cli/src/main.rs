@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use dmd_archive::check::check_event;
 use dmd_archive::config::{check_bucket, Settings};
-use dmd_archive::envelope::{check_event, Source};
+use dmd_archive::envelope::Source;
 use dmd_archive::pipeline::Batch;
 use dmd_archive::record_type::RecordType;
 use dmd_archive::sink::{LocalDir, ObjectSink};
