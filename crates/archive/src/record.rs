@@ -286,9 +286,12 @@ fn build_change<'s>(rec: RawRecord<'s>, seq: Cow<'s, str>, unit_shift: i32) -> R
 /// The table name of a DynamoDB stream ARN
 /// (`arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL`).
 pub fn table_from_arn(arn: &str) -> Option<&str> {
-    let rest = arn.split(':').nth(5)?;
-    let mut parts = rest.split('/');
-    (parts.next()? == "table").then(|| parts.next()).flatten().filter(|t| !t.is_empty())
+    // The sixth `:`-separated field (the stream label after it has colons of its own).
+    let fifth = arn.bytes().enumerate().filter(|&(_, c)| c == b':').nth(4)?.0;
+    let resource = arn.get(fifth + 1..)?;
+    let resource = resource.split_once(':').map_or(resource, |(r, _)| r);
+    let rest = resource.strip_prefix("table/")?;
+    Some(rest.split_once('/').map_or(rest, |(t, _)| t)).filter(|t| !t.is_empty())
 }
 
 /// `ApproximateCreationDateTime` (a JSON number, or a string holding one) in epoch
@@ -401,5 +404,16 @@ mod tests {
         );
         assert_eq!(table_from_arn("arn:aws:kinesis:us-east-1:123:stream/demand-changes"), None);
         assert_eq!(table_from_arn("nonsense"), None);
+        for (arn, want) in [
+            ("arn:aws:dynamodb:r:1:table/t", Some("t")),
+            ("arn:aws:dynamodb:r:1:table/t:x/y", Some("t")),
+            ("arn:aws:dynamodb:r:1:table", None),
+            ("arn:aws:dynamodb:r:1:table/", None),
+            ("arn:aws:dynamodb:r:1:tables/t", None),
+            ("arn:aws:dynamodb:r:1:", None),
+            ("a:b:c:d:e:table/\u{e9}/s", Some("\u{e9}")),
+        ] {
+            assert_eq!(table_from_arn(arn), want, "{arn}");
+        }
     }
 }
