@@ -1,35 +1,73 @@
-//! What counts as PII in text: e-mail addresses, phone numbers (any run of 7 or more
-//! digits that is not part of an ISO 8601 date), and either of them base64-encoded.
+//! What counts as PII in text: e-mail addresses and phone numbers, in every form the
+//! text can take (contract section 3): plainly, base64-encoded, and in each reading of
+//! [`forms`](super::forms) (escapes, character references, compatibility forms, Unicode
+//! separators).
 //!
 //! A phone number is 7 to 15 digits, optionally led by `+`, with single spaces, dots,
 //! dashes or parentheses between digit groups, and not part of an ISO 8601 date or
 //! date-time. A longer run of such digits contains one (two numbers side by side, a
 //! number after an invoice number), so any run of 7 or more digits counts. An e-mail
-//! address is `local@domain.tld`. The rules err on the side of redacting: a deleted
-//! item's free text that merely looks like a phone number (a long decimal, a version
-//! string, a UUID) is redacted too.
+//! address is `local@domain.tld`, with a quoted local part (`"ana lopez"@example.org`) or
+//! an address literal (`ana@[192.0.2.1]`) too. The rules err on the side of redacting: a
+//! deleted item's free text that merely looks like a phone number (a long decimal, a
+//! version string, a UUID) is redacted too.
 
 use std::ops::Range;
 
-use base64::Engine;
+use super::dates::mask_dates;
+use super::encoded::{find_encoded, MAX_DEPTH};
+use super::forms;
 
-/// True when `s` contains an e-mail address or a phone number, plainly or base64-encoded.
+/// True when `s` contains an e-mail address or a phone number in any form.
 pub fn contains_pii(s: &str) -> bool {
-    find_email(s, 0).is_some() || find_phone(s, 0).is_some() || find_encoded(s, 0).is_some()
+    holds_pii(s, MAX_DEPTH)
 }
 
-/// The byte range of the first e-mail address, phone number or base64 run that hides one,
-/// at or after `from`.
+/// [`contains_pii`] with `depth` layers of base64 still to decode.
+pub(super) fn holds_pii(s: &str, depth: usize) -> bool {
+    plain_pii(s, depth) || forms::readings(s).iter().any(|r| plain_pii(r, depth))
+}
+
+/// PII in the plain reading of `s`.
+fn plain_pii(s: &str, depth: usize) -> bool {
+    find_email(s, 0).is_some() || find_phone(s, 0).is_some() || find_encoded(s, 0, depth).is_some()
+}
+
+/// The byte range of the first e-mail address, phone number or base64 run that hides one
+/// in the plain reading of `s`, at or after `from`.
 pub fn first_pii(s: &str, from: usize) -> Option<Range<usize>> {
-    [find_email(s, from), find_phone(s, from), find_encoded(s, from)]
+    [find_email(s, from), find_phone(s, from), find_encoded(s, from, MAX_DEPTH)]
         .into_iter()
         .flatten()
         .min_by_key(|r| (r.start, std::cmp::Reverse(r.end)))
 }
 
 /// `s` with every stretch that holds PII replaced by `REDACTED`: for messages, where the
-/// rest of the text stays useful.
+/// rest of the text stays useful. Stretches are found in the plain reading (or in the
+/// last reading of an encoded text that holds PII there); then each
+/// word whose other readings hold PII is replaced, and if PII is still left in any form
+/// (a number written across words), the whole text is.
 pub fn redact_spans(s: &str) -> String {
+    // A text whose plain reading hides PII is redacted in the reading that shows it.
+    let readings = forms::readings(s);
+    let s = match readings.last() {
+        Some(r) if plain_pii(r, MAX_DEPTH) => r.as_str(),
+        _ => s,
+    };
+    let spans = redact_plain_spans(s);
+    if !contains_pii(&spans) {
+        return spans;
+    }
+    let words: Vec<&str> = spans.split(' ').map(|w| if contains_pii(w) { super::REDACTED } else { w }).collect();
+    let words = words.join(" ");
+    if contains_pii(&words) {
+        super::REDACTED.to_owned()
+    } else {
+        words
+    }
+}
+
+fn redact_plain_spans(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut at = 0;
     while let Some(r) = first_pii(s, at) {
@@ -48,43 +86,51 @@ pub fn redact_spans(s: &str) -> String {
 /// True when `s` has a run of base64 text that decodes to an e-mail address or a phone
 /// number.
 pub fn contains_encoded(s: &str) -> bool {
-    find_encoded(s, 0).is_some()
+    find_encoded(s, 0, MAX_DEPTH).is_some()
+        || forms::readings(s).iter().any(|r| find_encoded(r, 0, MAX_DEPTH).is_some())
 }
 
-/// True when `s` contains an e-mail address.
+/// True when `s` contains an e-mail address, in any reading.
 pub fn contains_email(s: &str) -> bool {
-    find_email(s, 0).is_some()
+    find_email(s, 0).is_some() || forms::readings(s).iter().any(|r| find_email(r, 0).is_some())
 }
 
-/// True when `s` contains a phone number (7 or more digits, see the module docs).
+/// True when `s` contains a phone number (7 or more digits, see the module docs), in any
+/// reading.
 pub fn contains_phone(s: &str) -> bool {
-    find_phone(s, 0).is_some()
+    find_phone(s, 0).is_some() || forms::readings(s).iter().any(|r| find_phone(r, 0).is_some())
 }
 
-/// `local@domain.tld`: at least one local-part character before the `@`, and a domain of
-/// two or more labels after it.
+/// `local@domain.tld`, `"quoted local"@domain.tld` or `local@[address literal]`: at
+/// least one local-part character (or a closing quote) before the `@`, and a domain of
+/// two or more labels or a bracketed address after it.
 fn find_email(s: &str, from: usize) -> Option<Range<usize>> {
     let b = s.as_bytes();
     let mut at_from = from;
     while let Some(off) = b.get(at_from..)?.iter().position(|&c| c == b'@') {
         let at = at_from + off;
         at_from = at + 1;
-        if at == 0 || !is_local_char(b[at - 1]) {
+        if at == 0 || !(is_local_char(b[at - 1]) || b[at - 1] == b'"') {
             continue;
         }
-        if let Some(len) = domain_len(&s[at + 1..]) {
-            let mut start = at;
-            while start > 0 && is_local_char(b[start - 1]) {
-                start -= 1;
-            }
-            return Some(start.max(from)..at + 1 + len);
+        let Some(len) = domain_len(&s[at + 1..]).or_else(|| literal_len(&b[at + 1..])) else { continue };
+        let mut start = at;
+        if b[at - 1] == b'"' {
+            // The opening quote of a quoted local part, if there is one.
+            start = b[..at - 1].iter().rposition(|&c| c == b'"').unwrap_or(at - 1);
         }
+        while start > 0 && is_local_char(b[start - 1]) {
+            start -= 1;
+        }
+        return Some(start.max(from)..at + 1 + len);
     }
     None
 }
 
+/// The characters of an unquoted local part (RFC 5322 `atext` and `.`), and any
+/// non-ASCII character (RFC 6531).
 fn is_local_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'') || c >= 0x80
+    c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c) || c >= 0x80
 }
 
 /// The length in bytes of a domain of two or more labels at the start of `rest`.
@@ -107,6 +153,20 @@ fn domain_len(rest: &str) -> Option<usize> {
         labels += 1;
     }
     (labels >= 2).then_some(end)
+}
+
+/// The length of an address literal at the start of `rest`: `[` then an IPv4 or IPv6
+/// address (or a tagged one, `IPv6:...`) and `]`.
+fn literal_len(rest: &[u8]) -> Option<usize> {
+    if rest.first() != Some(&b'[') {
+        return None;
+    }
+    let close = rest.iter().take(80).position(|&c| c == b']')?;
+    let inner = &rest[1..close];
+    let ok = inner.iter().any(u8::is_ascii_digit)
+        && inner.iter().any(|&c| c == b'.' || c == b':')
+        && inner.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'-'));
+    ok.then_some(close + 1)
 }
 
 /// 7 or more digits in one run, as described in the module docs.
@@ -155,180 +215,6 @@ fn find_phone(s: &str, from: usize) -> Option<Range<usize>> {
         i = j.max(i + 1);
     }
     None
-}
-
-/// Shortest base64 text that can hide PII: `a@b.co` is 6 bytes, 8 characters.
-const MIN_ENCODED: usize = 8;
-
-/// A run of base64 characters (either alphabet) that decodes, at one of its four
-/// alignments, to text holding an e-mail address or a phone number.
-fn find_encoded(s: &str, from: usize) -> Option<Range<usize>> {
-    let b = s.as_bytes();
-    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
-    let mut i = from;
-    while i < b.len() {
-        if !is_b64(b[i]) {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < b.len() && is_b64(b[j]) {
-            j += 1;
-        }
-        if j - i >= MIN_ENCODED && decodes_to_pii(&b[i..j]) {
-            let mut end = j;
-            while end < b.len() && b[end] == b'=' {
-                end += 1;
-            }
-            return Some(i..end);
-        }
-        i = j;
-    }
-    None
-}
-
-/// Decodes base64 whatever its padding and the unused bits of its last character, so
-/// that a run cut at any alignment decodes to its last whole byte.
-const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
-
-/// Whether some alignment of `run` (base64 of either alphabet, padding stripped) decodes
-/// to text that holds PII in plain form. The run's last two or three characters (one or
-/// two bytes) are decoded too: `555 1111` is eight bytes, eleven characters.
-fn decodes_to_pii(run: &[u8]) -> bool {
-    let engine = &LENIENT;
-    let run: Vec<u8> = run
-        .iter()
-        .map(|&c| match c {
-            b'-' => b'+',
-            b'_' => b'/',
-            c => c,
-        })
-        .collect();
-    let mut bytes = Vec::with_capacity(run.len() / 4 * 3 + 3);
-    for skip in 0..4.min(run.len()) {
-        let part = &run[skip..];
-        // One character left over holds no whole byte.
-        let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
-        if part.len() < MIN_ENCODED {
-            break;
-        }
-        bytes.clear();
-        if engine.decode_vec(part, &mut bytes).is_ok() && may_hold_plain_pii(&bytes) {
-            let text = String::from_utf8_lossy(&bytes);
-            if find_email(&text, 0).is_some() || find_phone(&text, 0).is_some() {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// False when decoded bytes cannot hold an e-mail address (no `@`) nor a phone number
-/// (fewer than 7 ASCII digits), whatever their UTF-8 reading: both are ASCII, which a
-/// lossy UTF-8 reading keeps as it is.
-fn may_hold_plain_pii(bytes: &[u8]) -> bool {
-    bytes.contains(&b'@') || bytes.iter().filter(|c| c.is_ascii_digit()).count() >= 7
-}
-
-/// The end of an ISO 8601 basic-format date-time starting at `i`
-/// (`YYYYMMDDTHHMM[SS][.fff][Z|±HH[MM]]`), if there is one.
-fn basic_date_time(b: &[u8], i: usize) -> Option<usize> {
-    let d = |k: usize| k < b.len() && b[k].is_ascii_digit();
-    if (i > 0 && b[i - 1].is_ascii_digit()) || !(0..8).all(|k| d(i + k)) || !matches!(b.get(i + 8), Some(b'T' | b't')) {
-        return None;
-    }
-    let mut end = i + 9;
-    let mut n = 0;
-    while d(end) {
-        end += 1;
-        n += 1;
-    }
-    if n != 4 && n != 6 {
-        return None;
-    }
-    if matches!(b.get(end), Some(b'.' | b',')) && d(end + 1) {
-        end += 1;
-        while d(end) {
-            end += 1;
-        }
-    }
-    match b.get(end) {
-        Some(b'Z' | b'z') => end += 1,
-        Some(b'+' | b'-') if d(end + 1) && d(end + 2) => {
-            end += 3;
-            if d(end) && d(end + 1) {
-                end += 2;
-            }
-        }
-        _ => {}
-    }
-    Some(end)
-}
-
-/// Marks the bytes of ISO 8601 dates (`YYYY-MM-DD`) and of date-times that start with one
-/// (`T` or a space, `HH:MM`, optional seconds, fraction and zone).
-fn mask_dates(b: &[u8]) -> Vec<bool> {
-    let mut m = vec![false; b.len()];
-    let d = |i: usize| i < b.len() && b[i].is_ascii_digit();
-    let mut i = 0;
-    while i + 10 <= b.len() {
-        let boundary = i == 0 || !b[i - 1].is_ascii_digit();
-        if boundary
-            && (0..4).all(|k| d(i + k))
-            && b[i + 4] == b'-'
-            && d(i + 5)
-            && d(i + 6)
-            && b[i + 7] == b'-'
-            && d(i + 8)
-            && d(i + 9)
-            && !d(i + 10)
-        {
-            let mut end = i + 10;
-            // Optional time part.
-            if end + 6 <= b.len()
-                && matches!(b[end], b'T' | b't' | b' ')
-                && d(end + 1)
-                && d(end + 2)
-                && b[end + 3] == b':'
-                && d(end + 4)
-                && d(end + 5)
-            {
-                end += 6;
-                if end + 3 <= b.len() && b[end] == b':' && d(end + 1) && d(end + 2) {
-                    end += 3;
-                    if end < b.len() && matches!(b[end], b'.' | b',') && d(end + 1) {
-                        end += 1;
-                        while d(end) {
-                            end += 1;
-                        }
-                    }
-                }
-                if end < b.len() && matches!(b[end], b'Z' | b'z') {
-                    end += 1;
-                } else if end + 3 <= b.len() && matches!(b[end], b'+' | b'-') && d(end + 1) && d(end + 2) {
-                    end += 3;
-                    if end + 3 <= b.len() && b[end] == b':' && d(end + 1) && d(end + 2) {
-                        end += 3;
-                    } else if d(end) && d(end + 1) {
-                        end += 2;
-                    }
-                }
-            }
-            m[i..end].iter_mut().for_each(|x| *x = true);
-            i = end;
-        } else if let Some(end) = basic_date_time(b, i) {
-            m[i..end].iter_mut().for_each(|x| *x = true);
-            i = end;
-        } else {
-            i += 1;
-        }
-    }
-    m
 }
 
 #[cfg(test)]
@@ -380,8 +266,52 @@ mod tests {
         for s in ["ana@example.com", "write to a.b+c@mail.example.co.uk.", "x@b.io", "zoë@exämple.de"] {
             assert!(contains_email(s), "{s}");
         }
-        for s in ["@example.com", "ana@", "ana@localhost", "a @ b.com", "price@5"] {
+        for s in ["@example.com", "ana@", "ana@localhost", "a @ b.com", "price@5", "a@[]", "x@[seat]"] {
             assert!(!contains_email(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn every_form_of_the_text() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let utf16 = |s: &str, be: bool| -> Vec<u8> {
+            s.encode_utf16().flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
+        };
+        for s in [
+            "ana%40example.org",
+            "mail ana&#64;example.org",
+            "ana&#x40;example.org",
+            "ana&commat;example&period;org",
+            "{\"e\":\"ana\\u0040example.org\"}",
+            "ａｎａ＠ｅｘａｍｐｌｅ．ｏｒｇ",
+            "\"ana lopez\"@example.org",
+            "write to ana@[192.0.2.1]",
+            "ana@[IPv6:2001:db8::1]",
+            "５５５ ０１０ ４４７７",
+            "call 555\u{a0}010\u{a0}4477",
+            "call 555\u{2013}010\u{2013}4477",
+            "call 555\t010\t4477",
+            "call 555\u{2212}010\u{2212}4477",
+            "call %2B1%20555%20010%204477",
+            "call &#53;&#53;&#53;&#48;&#49;&#48;&#52;&#52;&#55;&#55;",
+            "٥٥٥ ٠١٠ ٤٤٧٧",
+            "5\u{200b}5\u{200b}5\u{200b}0104477",
+        ] {
+            assert!(contains_pii(s), "{s}");
+        }
+        for secret in ["ana@example.org", "call +1 555 010 4477", "５５５ ０１０ ４４７７"] {
+            for be in [false, true] {
+                for pad in ["", "x"] {
+                    let mut bytes = pad.as_bytes().to_vec();
+                    bytes.extend(utf16(secret, be));
+                    assert!(contains_pii(&b64.encode(&bytes)), "{secret} as UTF-16 (be: {be}, pad {pad:?})");
+                }
+            }
+            assert!(contains_pii(&b64.encode(b64.encode(secret))), "{secret} as base64 of base64");
+        }
+        for s in ["100% sure & 50% off", "R&D 2026-11-19", "caf\u{e9} 12 34", "Tom &amp; Jerry", "\\n"] {
+            assert!(!contains_pii(s), "{s}");
         }
     }
 
@@ -431,6 +361,8 @@ mod tests {
         );
         assert_eq!(redact_spans("line 1 column 5"), "line 1 column 5");
         assert_eq!(redact_spans("5550104477"), "REDACTED");
+        assert_eq!(redact_spans("column 7 ana%40example.org here"), "column 7 REDACTED here");
+        assert_eq!(redact_spans("555\u{a0}010 4477"), "REDACTED");
         assert!(!contains_pii("REDACTED"));
     }
 }

@@ -1,6 +1,6 @@
 //! Failed stream records and error messages on their way to an error file: a record that
 //! may be a deletion has every string, name and number that holds PII redacted, whatever
-//! shape it is in; one that does not parse as JSON is redacted as text.
+//! shape it is in; one that does not parse as JSON is redacted by its structure.
 
 use std::fmt;
 
@@ -139,8 +139,10 @@ impl FailedRecord {
     /// The record for the error line. Not a deletion: the record as received (compact).
     /// Otherwise: keys stay; PII attributes (of the type, or of any type when it is not
     /// known, and `PII_ATTRIBUTES`) become `REDACTED` whatever their DynamoDB type; every
-    /// other string, map key and number at any depth that holds PII becomes `REDACTED`;
-    /// text that is not JSON, or JSON that this parser refuses, is redacted as text.
+    /// other string, map key and number at any depth that holds PII becomes `REDACTED`,
+    /// and a name of a PII attribute at any depth takes its value with it; text that is
+    /// not JSON, or JSON that this parser refuses, is redacted by its structure
+    /// ([`super::structure`]): everything but the envelope's identifiers is replaced.
     pub fn clean(self, policy: &Policy) -> CleanJson {
         let (bytes, undecodable) = match self.body {
             Body::Change(Sensitive(b)) => (b, false),
@@ -152,8 +154,9 @@ impl FailedRecord {
                 return CleanJson(raw);
             }
         }
+        let named = |a: &str| policy.is_pii_attribute(self.record_type, a);
         let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
-            return to_clean(&Value::String(super::text::redact_json_text(&text, undecodable)));
+            return to_clean(&Value::String(super::structure::redact_structure(&text, &named)));
         };
         if undecodable {
             if let Some(k) = value.get_mut("kinesis").and_then(Value::as_object_mut) {
@@ -162,7 +165,6 @@ impl FailedRecord {
                 }
             }
         }
-        let named = |a: &str| policy.is_pii_attribute(self.record_type, a);
         scrub_record(&mut value, &named);
         to_clean(&value)
     }
@@ -203,7 +205,7 @@ fn to_clean(v: &Value) -> CleanJson {
 /// A possible deletion in its JSON form: its images attribute by attribute, everything
 /// else string by string.
 fn scrub_record(record: &mut Value, named: &dyn Fn(&str) -> bool) {
-    let Some(obj) = record.as_object_mut() else { return scrub_any(record) };
+    let Some(obj) = record.as_object_mut() else { return scrub_any(record, named) };
     let keys: Vec<String> = obj
         .get("dynamodb")
         .and_then(|d| d.get("Keys"))
@@ -224,15 +226,15 @@ fn scrub_envelope(obj: &mut Map<String, Value>, keys: &[String], named: &dyn Fn(
             // an identifier, and is searched like item text.
             "dynamodb" | "kinesis" | "userIdentity" => match v.as_object_mut() {
                 Some(d) => scrub_envelope(d, keys, named),
-                None => scrub_any(&mut v),
+                None => scrub_any(&mut v, named),
             },
             n if ENVELOPE.contains(&n) => match &mut v {
                 Value::Object(m) => scrub_envelope(m, keys, named),
                 Value::String(s) if !envelope_value_ok(n, s) => *s = REDACTED.into(),
                 Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => {}
-                Value::Array(_) => scrub_any(&mut v),
+                Value::Array(_) => scrub_any(&mut v, named),
             },
-            _ => scrub_any(&mut v),
+            _ => scrub_any(&mut v, named),
         }
         obj.insert(name_of(name, &mut renamed), v);
     }
@@ -260,7 +262,7 @@ fn name_of(name: String, renamed: &mut usize) -> String {
 /// An image: keys stay, named PII attributes become `{"S": "REDACTED"}`, every other
 /// attribute is searched at every depth.
 fn scrub_image(img: &mut Value, keys: &[String], named: &dyn Fn(&str) -> bool) {
-    let Some(attrs) = img.as_object_mut() else { return scrub_any(img) };
+    let Some(attrs) = img.as_object_mut() else { return scrub_any(img, named) };
     let old = std::mem::take(attrs);
     let mut renamed = 0;
     for (name, mut value) in old {
@@ -271,25 +273,30 @@ fn scrub_image(img: &mut Value, keys: &[String], named: &dyn Fn(&str) -> bool) {
         if named(&name) {
             value = serde_json::json!({ "S": REDACTED });
         } else {
-            scrub_any(&mut value);
+            scrub_any(&mut value, named);
         }
         attrs.insert(name_of(name, &mut renamed), value);
     }
 }
 
-/// Every string, object key and number in `v` that holds PII becomes `REDACTED`.
-pub fn scrub_any(v: &mut Value) {
+/// Every string, object key and number in `v` that holds PII becomes `REDACTED`, and the
+/// value under a name of a PII attribute, at any depth, becomes `REDACTED` whole.
+pub fn scrub_any(v: &mut Value, named: &dyn Fn(&str) -> bool) {
     match v {
         Value::String(s) if contains_pii(s) => *s = REDACTED.to_string(),
         Value::Number(n) if n.to_string().bytes().filter(u8::is_ascii_digit).count() >= 7 => {
             *v = Value::String(REDACTED.into())
         }
-        Value::Array(xs) => xs.iter_mut().for_each(scrub_any),
+        Value::Array(xs) => xs.iter_mut().for_each(|x| scrub_any(x, named)),
         Value::Object(map) => {
             let old = std::mem::take(map);
             let mut renamed = 0;
             for (k, mut x) in old {
-                scrub_any(&mut x);
+                if named(&k) {
+                    x = Value::String(REDACTED.into());
+                } else {
+                    scrub_any(&mut x, named);
+                }
                 map.insert(name_of(k, &mut renamed), x);
             }
         }

@@ -9,15 +9,21 @@
 //! opened only by [`FailedRecord::clean`]. A new output path therefore cannot forget the
 //! policy: it has nothing else to write.
 //!
-//! - [`detect`]: what counts as PII in a string (e-mail, phone digits, base64 of either).
+//! - [`detect`]: what counts as PII in a string (e-mail, phone digits), in every form:
+//!   [`forms`] reads escapes, references and compatibility forms, [`encoded`] base64 and
+//!   binary values, [`dates`] tells the dates whose digits are no phone number.
 //! - [`plain`]: attribute values as the plain JSON text of the archive, policy applied.
 //! - [`failed`]: failed stream records and messages on their way to an error file.
-//! - [`text`]: the fallback for text that does not parse as JSON: redacted as text.
+//! - [`structure`]: the fallback for a record that does not parse: redacted by the
+//!   structure of its text, everything but identifiers of the envelope replaced.
 
+mod dates;
 pub mod detect;
+mod encoded;
 pub mod failed;
+pub mod forms;
 pub mod plain;
-pub mod text;
+pub mod structure;
 
 use std::borrow::Cow;
 use std::fmt;
