@@ -1,14 +1,20 @@
 //! Adversarial black-box tests of the PII rule of CONTRACT.md §3 ("Deleted records and PII",
 //! "Error files"): deleted items with PII hidden in hard places go through the real
 //! `dmd archive` at RUST_LOG=debug, and every byte it writes or prints is searched for the
-//! PII as plain text, as digits only, and as base64 at every alignment.
+//! PII as plain text, as digits only, and as base64 (of its UTF-8 and UTF-16 bytes) at
+//! every alignment, in the text as written and in each of its readings (`pii_reading`:
+//! escapes, character references, compatibility forms, Unicode separators).
 
 #[path = "pii_cases.rs"]
 mod cases;
 #[path = "pii_faults.rs"]
 mod faults;
+#[path = "pii_form_props.rs"]
+mod form_props;
 #[path = "pii_props.rs"]
 mod props;
+#[path = "pii_reading.rs"]
+pub mod reading;
 
 use std::collections::BTreeMap;
 
@@ -130,6 +136,14 @@ fn run(event: &str, env: &[(String, String)]) -> Output {
         }
         o.texts.push((format!("{rel} (raw bytes)"), text));
     }
+    let read: Vec<(String, String)> = o
+        .texts
+        .iter()
+        .flat_map(|(place, text)| {
+            reading::readings(text).into_iter().map(move |r| (format!("{place} (read in every form)"), r))
+        })
+        .collect();
+    o.texts.extend(read);
     o
 }
 
@@ -142,6 +156,7 @@ fn forms(secret: &str) -> Vec<(String, String)> {
         v.push(("digits only".into(), digits));
     }
     v.extend(base64_forms(secret).into_iter().map(|f| ("base64".to_string(), f)));
+    v.extend(reading::utf16_base64_forms(secret).into_iter().map(|f| ("base64 of UTF-16".to_string(), f)));
     v
 }
 

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::cases::{b, nest_m, q, s, Case, Data, Rec, Src};
 
 /// An e-mail address `local@domain.tld`, the local part sometimes with `. + _` or non-ASCII.
-fn email() -> impl Strategy<Value = String> {
+pub(super) fn email() -> impl Strategy<Value = String> {
     let domains = vec!["example.com", "mail.example.org", "ex-ample.co.uk", "tickets.example.io"];
     (
         "[a-z]{2,6}",
@@ -23,7 +23,7 @@ fn email() -> impl Strategy<Value = String> {
 
 /// A phone number: 7 to 14 digits (`555` and 4 to 8 more, maybe a country code), optionally
 /// led by `+`, with single spaces, dots, dashes or parentheses between groups.
-fn phone() -> impl Strategy<Value = String> {
+pub(super) fn phone() -> impl Strategy<Value = String> {
     let cc = prop::option::of(prop::sample::select(vec!["1", "44", "33", "49", "353"]));
     (cc, "[1-9]{4,8}", 0usize..4, prop::sample::select(vec![" ", ".", "-"]), 2usize..5).prop_map(
         |(cc, sub, format, sep, group)| {
@@ -41,7 +41,7 @@ fn phone() -> impl Strategy<Value = String> {
 
 /// Where a PII value is put.
 #[derive(Debug, Clone)]
-enum Place {
+pub(super) enum Place {
     /// Free text of another attribute, around the value.
     Text(usize),
     /// An attribute name (depth 0) or a map key at depth 1 to 4, maybe under a list.
@@ -65,7 +65,7 @@ const TEXTS: [&str; 10] = [
     "12 34 {p}",
 ];
 
-fn place() -> impl Strategy<Value = Place> {
+pub(super) fn place() -> impl Strategy<Value = Place> {
     prop_oneof![
         (0..TEXTS.len()).prop_map(Place::Text),
         (0usize..5, any::<bool>()).prop_map(|(d, l)| Place::Name(d, l)),
@@ -86,7 +86,7 @@ fn typed(ty: usize, p: &str) -> String {
     }
 }
 
-fn put(r: &mut Rec, notification: bool, i: usize, p: &str, place: &Place) {
+pub(super) fn put(r: &mut Rec, notification: bool, i: usize, p: &str, place: &Place) {
     let name = format!("note{i}");
     match place {
         Place::Text(t) => {
@@ -123,7 +123,7 @@ fn put(r: &mut Rec, notification: bool, i: usize, p: &str, place: &Place) {
 const FAILURES: usize = 18;
 
 /// Failure mode `f` of case 5 or 6 (the Kinesis ones do nothing to a DynamoDB record).
-fn fail(r: &mut Rec, f: usize, notification: bool, p: &str) {
+pub(super) fn fail(r: &mut Rec, f: usize, notification: bool, p: &str) {
     let (required, date) = if notification { ("notificationId", "createdDate") } else { ("fanId", "requestedDate") };
     let esc = q(p);
     let esc = &esc[1..esc.len() - 1];
@@ -163,7 +163,7 @@ fn fail(r: &mut Rec, f: usize, notification: bool, p: &str) {
 
 /// A generated case; shown as its name and the event file, ready to replay with `dmd archive`.
 #[derive(Clone)]
-struct Generated(Case, Src);
+pub(super) struct Generated(pub Case, pub Src);
 
 impl std::fmt::Debug for Generated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

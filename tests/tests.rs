@@ -20,6 +20,7 @@ mod faults;
 mod lambda;
 mod manifests;
 mod pii_leaks;
+mod pii_paths;
 mod properties;
 mod recover;
 mod replay;

@@ -9,6 +9,10 @@ read_parquet.py rows --reader pyarrow|duckdb [--manifest FILE [--map URI_PREFIX=
     given, then those a symlink manifest names (one URI per line: file:///path, or any
     URI whose prefix --map replaces with a local folder, e.g. s3://bucket/=/tmp/copy/).
 
+read_parquet.py stats PART...
+    One JSON line per column chunk with statistics: "path", "row_group", and "min" and
+    "max" as text (bytes decoded as UTF-8, replacing what does not decode), from pyarrow.
+
 read_parquet.py schema PART
     One JSON object with the facts of the file's Parquet schema and metadata:
     "columns": the top-level fields in order as a tree (name, repetition, physical_type,
@@ -186,6 +190,21 @@ def schema(path):
     }
 
 
+def stats(paths):
+    import pyarrow.parquet as pq
+    for path in paths:
+        meta = pq.ParquetFile(path).metadata
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            for c in range(group.num_columns):
+                col = group.column(c)
+                st = col.statistics
+                if st is None or not st.has_min_max:
+                    continue
+                text = lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                yield {"path": col.path_in_schema, "row_group": g, "min": text(st.min), "max": text(st.max)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -196,7 +215,13 @@ def main():
     rows.add_argument("parts", nargs="*")
     sch = sub.add_parser("schema")
     sch.add_argument("part")
+    st = sub.add_parser("stats")
+    st.add_argument("parts", nargs="+")
     args = ap.parse_args()
+    if args.mode == "stats":
+        for line in stats(args.parts):
+            print(json.dumps(line, sort_keys=True, ensure_ascii=False))
+        return
     if args.mode == "schema":
         print(json.dumps(schema(args.part), sort_keys=True))
         return
