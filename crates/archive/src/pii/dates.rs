@@ -36,8 +36,24 @@ fn basic_date_time(b: &[u8], i: usize) -> Option<usize> {
     Some(end)
 }
 
-/// Marks the bytes of ISO 8601 dates (`YYYY-MM-DD`) and of date-times that start with one
-/// (`T` or a space, `HH:MM`, optional seconds, fraction and zone).
+/// The two-digit number at `i`.
+fn two(b: &[u8], i: usize) -> u8 {
+    (b[i] - b'0') * 10 + (b[i + 1] - b'0')
+}
+
+/// Whether a digit group sits right before the date at `i` or right after a date without
+/// a time that ends at `end`, with one separator of a phone number between
+/// (`0612-11-22-33`, `61-2026-11-19`): then the digits are one run, not a date.
+fn in_digit_run(b: &[u8], i: usize, end: usize) -> bool {
+    let sep = |c: u8| matches!(c, b'-' | b'.' | b' ' | b'(' | b')');
+    let before = i >= 2 && sep(b[i - 1]) && b[i - 2].is_ascii_digit();
+    let after = end == i + 10 && end + 1 < b.len() && sep(b[end]) && b[end + 1].is_ascii_digit();
+    before || after
+}
+
+/// Marks the bytes of ISO 8601 dates (`YYYY-MM-DD`, month 01 to 12, day 01 to 31, not
+/// inside a longer run of digit groups) and of date-times that start with one (`T` or a
+/// space, `HH:MM`, optional seconds, fraction and zone).
 pub(super) fn mask_dates(b: &[u8]) -> Vec<bool> {
     let mut m = vec![false; b.len()];
     let d = |i: usize| i < b.len() && b[i].is_ascii_digit();
@@ -53,6 +69,8 @@ pub(super) fn mask_dates(b: &[u8]) -> Vec<bool> {
             && d(i + 8)
             && d(i + 9)
             && !d(i + 10)
+            && (1..=12).contains(&two(b, i + 5))
+            && (1..=31).contains(&two(b, i + 8))
         {
             let mut end = i + 10;
             // Optional time part.
@@ -84,6 +102,10 @@ pub(super) fn mask_dates(b: &[u8]) -> Vec<bool> {
                         end += 2;
                     }
                 }
+            }
+            if in_digit_run(b, i, end) {
+                i += 1;
+                continue;
             }
             m[i..end].iter_mut().for_each(|x| *x = true);
             i = end;

@@ -83,38 +83,109 @@ fn decodes_to_pii(run: &[u8], depth: usize) -> bool {
     false
 }
 
+/// Whether UTF-8 `bytes` hold a multi-byte character that may stand for a digit or an
+/// `@`: superscript digits, the digits of the scripts below U+0800 that are not Latin, or
+/// any valid sequence of a lead byte whose block holds digits or their compatibility forms
+/// (U+0800 to U+3FFF, U+A000 to U+AFFF, U+F000 to U+FFFF, the supplementary planes).
+fn may_encode_digit(bytes: &[u8]) -> bool {
+    let cont = |i: usize| bytes.get(i).is_some_and(|&b| (0x80..0xc0).contains(&b));
+    (0..bytes.len()).any(|i| match (bytes[i], bytes.get(i + 1).copied().unwrap_or(0)) {
+        (0xc2, 0xb2 | 0xb3 | 0xb9) | (0xd9, 0xa0..=0xa9) | (0xdb, 0xb0..=0xb9) | (0xdf, 0x80..=0x89) => true,
+        (0xe0 | 0xe1 | 0xe2 | 0xe3 | 0xea | 0xef, _) => cont(i + 1) && cont(i + 2),
+        (0xf0, _) => cont(i + 1) && cont(i + 2) && cont(i + 3),
+        _ => false,
+    })
+}
+
+/// Shortest UTF-16 text that can hold PII: `a@b.co` is 12 bytes.
+const MIN_UTF16: usize = 12;
+
 /// Whether decoded bytes hold PII read as UTF-8, or as UTF-16 (either byte order, from
-/// either of the first two bytes).
+/// either of the first two bytes). Each reading is first checked without being built.
 pub(super) fn bytes_hold_pii(bytes: &[u8], depth: usize) -> bool {
-    let utf8 = String::from_utf8_lossy(bytes);
-    if may_hold(&utf8) && super::detect::holds_pii(&utf8, depth) {
+    let utf8_may_hold = if !may_encode_digit(bytes) {
+        // Only its ASCII can matter: the other bytes stand for no digit and no `@`.
+        may_hold(bytes.iter().map(|&b| if b.is_ascii() { char::from(b) } else { '\u{fffd}' }))
+    } else {
+        may_hold(bytes.utf8_chunks().flat_map(|c| c.valid().chars().chain(c.invalid().first().map(|_| '\u{fffd}'))))
+    };
+    if utf8_may_hold && super::detect::holds_pii(&String::from_utf8_lossy(bytes), depth) {
         return true;
     }
-    for start in 0..2.min(bytes.len()) {
+    if bytes.len() < MIN_UTF16 {
+        return false;
+    }
+    for start in 0..2 {
         for big_endian in [false, true] {
-            let units = bytes[start..].chunks_exact(2).map(|p| {
-                let (hi, lo) = if big_endian { (p[0], p[1]) } else { (p[1], p[0]) };
-                u16::from_be_bytes([hi, lo])
-            });
-            let text: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')).collect();
-            if may_hold(&text) && super::detect::holds_pii(&text, depth) {
-                return true;
+            let units = || {
+                bytes[start..].chunks_exact(2).map(move |p| {
+                    if big_endian {
+                        u16::from_be_bytes([p[0], p[1]])
+                    } else {
+                        u16::from_le_bytes([p[0], p[1]])
+                    }
+                })
+            };
+            if units_may_hold(units()) {
+                let text: String = char::decode_utf16(units()).map(|c| c.unwrap_or('\u{fffd}')).collect();
+                if super::detect::holds_pii(&text, depth) {
+                    return true;
+                }
             }
         }
     }
     false
 }
 
+/// [`may_hold`] on UTF-16 code units, without decoding them: a high surrogate of the
+/// blocks of mathematical and enclosed digits counts as a digit, and two escape
+/// characters as a possible escape.
+fn units_may_hold(units: impl Iterator<Item = u16>) -> bool {
+    let mut digits = 0;
+    let mut escapes = 0;
+    let mut b64_run = 0;
+    for u in units {
+        match u {
+            0x40 | 0xff20 | 0xfe6b => return true,
+            0x5c | 0x25 | 0x26 => escapes += 1,
+            0x30..=0x39 | 0xff10..=0xff19 | 0xd835 | 0xd83c => digits += 1,
+            0..=0x7f => {}
+            u => {
+                if char::from_u32(u32::from(u)).is_some_and(digit_like) {
+                    digits += 1;
+                }
+            }
+        }
+        b64_run = if u < 0x80 && is_b64(u as u8) { b64_run + 1 } else { 0 };
+        if digits >= 7 || b64_run >= MIN_ENCODED || escapes >= 2 {
+            return true;
+        }
+    }
+    false
+}
+
 /// False when a reading cannot hold PII in any form: no `@` or character that stands
-/// for one, fewer than 7 characters that are or may stand for digits, nothing escaped
-/// and no run of base64 text long enough to hide more.
-fn may_hold(text: &str) -> bool {
+/// for one, fewer than 7 characters that are or may stand for digits, no escape (a
+/// backslash, `%` or `&` followed by what an escape or reference starts with) and no run
+/// of base64 text long enough to hide more.
+fn may_hold(text: impl Iterator<Item = char>) -> bool {
     let mut digits = 0;
     let mut b64_run = 0;
-    for c in text.chars() {
+    let mut escape: Option<char> = None;
+    for c in text {
+        let escaped = match escape.take() {
+            Some('\\') => matches!(c, 'u' | '"' | '\\' | '/' | 'n' | 't' | 'r' | 'b' | 'f'),
+            Some('%') => c.is_ascii_hexdigit(),
+            Some('&') => c == '#' || c.is_ascii_alphabetic(),
+            _ => false,
+        };
+        if escaped {
+            return true;
+        }
         match c {
-            '@' | '\u{ff20}' | '\u{fe6b}' | '\\' | '%' | '&' => return true,
-            c if c.is_numeric() => digits += 1,
+            '@' | '\u{ff20}' | '\u{fe6b}' => return true,
+            '\\' | '%' | '&' => escape = Some(c),
+            c if digit_like(c) => digits += 1,
             _ => {}
         }
         if digits >= 7 {
@@ -126,4 +197,16 @@ fn may_hold(text: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether `c` is or may stand for a digit: an ASCII digit, a decimal digit of another
+/// script, or a compatibility form of one (superscripts, subscripts, circled, full-width,
+/// mathematical and enclosed digits).
+fn digit_like(c: char) -> bool {
+    let cp = u32::from(c);
+    if cp < 0x80 {
+        return c.is_ascii_digit();
+    }
+    matches!(cp, 0xb2 | 0xb3 | 0xb9 | 0x2070..=0x2089 | 0x2460..=0x24ff | 0x2776..=0x2793 | 0x3251..=0x32bf | 0x1d7ce..=0x1d7ff | 0x1f100..=0x1f10c)
+        || super::forms::is_decimal_digit(c)
 }

@@ -239,9 +239,14 @@ fn decimal_digit(c: char) -> Option<char> {
     if cp < 0x80 {
         return None;
     }
-    let zero = ZEROS.iter().rev().find(|&&z| z <= cp)?;
+    let zero = ZEROS.get(ZEROS.partition_point(|&z| z <= cp).checked_sub(1)?)?;
     let d = cp - zero;
     (d < 10).then(|| char::from(b'0' + u8::try_from(d).unwrap_or(0)))
+}
+
+/// Whether `c` is a decimal digit of a script other than ASCII that NFKC leaves alone.
+pub(super) fn is_decimal_digit(c: char) -> bool {
+    decimal_digit(c).is_some()
 }
 
 fn is_dash(c: char) -> bool {
