@@ -3,7 +3,10 @@
 
 Seeds: the sample events of events/*.json (whole, and one event per record), with their
 e-mail addresses and phone numbers replaced by the planted secrets of the target (also
-inside Kinesis `data`), plus hand-made payloads that put the secrets in hard places.
+inside Kinesis `data`), plus hand-made payloads that put the secrets in hard places: in
+every form of the text (escapes, references, compatibility forms, UTF-16 and nested
+base64), and, for PII that matches no pattern, in PII attributes of records that archive,
+fail validation, or do not parse.
 Deterministic: `python3 fuzz/make_corpus.py` rewrites the same files. After a long run,
 `make fuzz-cmin` adds what the fuzzer found that reaches new code (-set_cover_merge=1).
 """
@@ -206,11 +209,87 @@ add("kin-micro", event([kin(b64(json.dumps(inner).replace('"SizeBytes"', '"Appro
 add("kin-no-data", event([{k: v for k, v in kin("x").items() if k != "kinesis"} | {"kinesis": {"x": EMAIL}}]))
 add("kin-bad-time", event([kin(b64(json.dumps(inner).replace("1795348800000", "1e400")))]))
 
+# 3. Every form of the text: secrets written as escapes, references, compatibility forms,
+# other digits and separators, UTF-16 and nested base64, a quoted local part, an address
+# literal. Each form in its own deletion (as a value and as a map key), then all of them
+# in one deletion that fails validation (an error line whose record is an object).
+LITERAL = "ana@[192.0.2.1]"
+FORMS = {
+    "percent": "ana%40example.com",
+    "percent-nested": "ana%2540example.com",
+    "percent-phone": "%2B1%20555%20010%204477",
+    "ref-decimal": "ana&#64;example.com",
+    "ref-hex": "ana&#x40;example&#x2E;com",
+    "ref-named": "ana&commat;example&period;com",
+    "ref-amp": "ana&amp;#64;example.com",
+    "ref-phone": "&plus;1&nbsp;555&ndash;010&ndash;4477",
+    "json-escape": "ana\\u0040example.com",
+    "fullwidth-email": "ａｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+    "fullwidth-phone": "５５５ ０１０ ４４７７",
+    "nbsp-phone": "555\u00a0010\u00a04477",
+    "endash-phone": "555\u2013010\u20134477",
+    "minus-phone": "555\u2212010\u22124477",
+    "arabic-phone": "٥٥٥ ٠١٠ ٤٤٧٧",
+    "zero-width-phone": "555\u200b010\u200b4477",
+    "quoted-local": '"ana"@example.com',
+    "address-literal": LITERAL,
+    "b64-percent": b64("ana%40example.com"),
+}
+for name, form in FORMS.items():
+    image = demand(remark=S(f"see {form} today"), m={"M": {form: {"N": "1"}}})
+    add(f"form-{name}", event([ddb(image)]))
+    if not form.isascii():
+        add(f"form-{name}-utf8", json.dumps({"Records": [ddb(image)]}, separators=(",", ":"), ensure_ascii=False))
+add("form-binary", event([ddb(demand(
+    b={"B": b64(EMAIL2.encode("utf-16-le"))}, b2={"B": b64(("x" + EMAIL).encode("utf-16-be"))},
+    bs={"BS": [b64(PHONE.encode("utf-16-le")), b64(b64(EMAIL)), b64(b"\x00" + EMAIL2.encode("utf-16-le"))]},
+    nested=S(b64(b64(b64(PHONE)))), literal={"B": b64(LITERAL)}))]))
+text = event([ddb(demand(remark=S("@@BOLD@@")))])
+# 𝟓𝟓𝟓 𝟎𝟏𝟎 𝟒𝟒𝟕𝟕 (mathematical bold digits) as JSON surrogate-pair escapes.
+bold = "".join(" " if c == " " else "\\ud835\\u%04x" % (0xdfce + int(c)) for c in "555 010 4477")
+add("form-surrogate-pair-digits", text.replace("@@BOLD@@", bold))
+failing = demand(requestedDate=S("not a date"), **{f"f{i}": S(f) for i, f in enumerate(FORMS.values())})
+add("form-all-failed", event([ddb(failing)]))
+add("form-all-kinesis", event([kin(b64(json.dumps(change(demand(**{f"f{i}": S(f) for i, f in enumerate(FORMS.values())})),
+                                                  ensure_ascii=False)))]))
+
+# 4. PII that matches no pattern: gone by the rule by name (data rows, error lines whose
+# record is an object) and by structure (records that do not parse: 1e400, a lone
+# surrogate, nesting 200 levels deep; Kinesis data that is not JSON).
+ODD = "ana.lopez(at)example.org"
+NAME = "Zebulon Quixote"
+unpatterned_demand = dict(email=S(ODD), phoneNumber={"L": [S("Zebulon"), S("Quixote")]}, notes={"M": {"who": S(NAME)}})
+unpatterned_note = dict(messageBody=S(NAME), email={"SS": [ODD]}, phoneNumber=S("call Zebulon"))
+add("name-data", event([ddb(demand(**unpatterned_demand)), ddb(notification(**unpatterned_note))]))
+add("name-failed", event([
+    ddb(demand(requestedDate=S("not a date"), m={"M": {"email": S(NAME), "x": {"L": [{"M": {"messageBody": S(ODD)}}]}}},
+               **unpatterned_demand)),
+    ddb(notification(createdDate={"BOOL": True}, **unpatterned_note)),
+    ddb({"pk": S("X#1"), "sk": S("UNKNOWN#1"), "email": S(ODD), "messageBody": S(NAME)}),
+]))
+for kind, image in [("demand", demand(**unpatterned_demand)), ("note", notification(**unpatterned_note))]:
+    text = event([ddb(image)])
+    add(f"struct-1e400-{kind}", text.replace('"SizeBytes":100', '"SizeBytes":1e400'))
+    add(f"struct-1e400-image-{kind}", text.replace('"fanId":{"S":"f-1"}', '"fanId":{"N":1e400}'))
+    add(f"struct-surrogate-{kind}", text.replace('"f-1"', '"f-1 \\ud800"', 1))
+    deep = S("end")
+    for _ in range(100):
+        deep = {"M": {"a": deep}}
+    add(f"struct-deep-{kind}", event([ddb(dict(image, deep=deep))]))
+    inner = json.dumps(change(image), separators=(",", ":"))
+    add(f"struct-kin-1e400-{kind}", event([kin(b64(inner.replace('"SizeBytes":100', '"SizeBytes":1e400')))]))
+    add(f"struct-kin-surrogate-{kind}", event([kin(b64(inner.replace('"f-1"', '"\\udc00f-1"', 1)))]))
+    add(f"struct-kin-broken-{kind}", event([kin(b64(inner[:-40]))]))
+add("struct-kin-text", event([kin(b64(f"REMOVE email {ODD} name {NAME}")),
+                              kin(b64(f'{{"eventName":"REMOVE","email":"{ODD}","who":{NAME},')),
+                              kin(b64(f"{{email: {ODD}}}".encode("utf-16-le")))]))
+add("struct-bad-json-record", event([ddb(demand(**unpatterned_demand))])[:-3] + ',"who":' + NAME + "}]}")
+
 OUT.mkdir(parents=True, exist_ok=True)
 # Replace the seeds of an earlier run of this script; inputs merged in by `make fuzz-cmin`
 # (named by their SHA-1) stay.
 for old in OUT.iterdir():
-    if old.name.startswith(("event-", "adv-", "kin-")):
+    if old.name.startswith(("event-", "adv-", "kin-", "form-", "name-", "struct-")):
         old.unlink()
 for name, data in sorted(seeds.items()):
     (OUT / f"{name}-{hashlib.sha1(data).hexdigest()[:8]}.json").write_bytes(data)

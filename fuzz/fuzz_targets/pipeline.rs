@@ -13,57 +13,49 @@
 //!   one error file, an Avro file decodes to as many rows as it claims, every error line
 //!   is one JSON object;
 //! - every data row is a REMOVE (`change_type`, `is_deleted`);
-//! - no secret in any string, map key or long of a data row or an error line: the two
-//!   e-mail addresses, the phone number in any layout the contract calls a phone number,
-//!   and any base64 run (either alphabet) that decodes, at one of its four alignments, to
-//!   text holding one of them (base64 of a secret at any byte offset). Excluded as
-//!   identifiers, not item content (fuzz/README.md): a data row's `sequence_number`,
-//!   `change_id`, `source_table` and its timestamp-millis values; an error line's
-//!   `sequence_number`; in the error line's `record`, identifier-shaped values of envelope
-//!   identifier fields (`eventID`, `SequenceNumber`, ...).
+//! - no planted secret in any string, map key or long of a data row or an error line, in
+//!   any form (`forms`, `secrets`): each string is read with its JSON escapes, percent
+//!   escapes and HTML/XML character references decoded, in NFKC with the digits of every
+//!   script as ASCII digits, Unicode spaces as a space, dashes as `-` and zero-width
+//!   characters dropped, a few rounds deep; every base64 run (either alphabet) of any
+//!   reading is decoded at its four alignments as UTF-8 and as UTF-16 in both byte
+//!   orders, nested. The secrets: three e-mail addresses (an address literal among them,
+//!   a quoted local part read as its text) and the phone number in any layout the
+//!   contract calls a phone number;
+//! - the rules by name and by structure, against planted PII that matches no pattern
+//!   (`ana.lopez(at)example.org`, `Zebulon`): a data row's `email`, `phone_number` and
+//!   `message_body` are null or `REDACTED`, and so is its `notes` attribute
+//!   (`PII_ATTRIBUTES`); in an error line's `record`, nothing under a PII attribute name
+//!   of the line's type (`email`, `phoneNumber`, `messageBody`, `notes`) at any depth holds
+//!   one; a `record` that is a string (a record redacted by its structure) is read by a
+//!   lenient tokenizer (`lines`), and none of its string literals holds one.
+//!
+//! Excluded as identifiers, not item content (fuzz/README.md): a data row's
+//! `sequence_number`, `change_id`, `source_table` and its timestamp-millis values; an error
+//! line's `sequence_number`; in the error line's `record`, the phone digits (and the
+//! unpatterned secrets) of identifier-shaped values of envelope identifier fields
+//! (`eventID`, `SequenceNumber`, ...), which are still searched for e-mail addresses and
+//! base64.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use apache_avro::types::Value as Avro;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use dmd_archive::deliver::FileKind;
 use dmd_archive::{EventError, Pipeline, Settings};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value as Json;
 
+mod forms;
+mod lines;
+mod secrets;
+
+use secrets::Want;
+
 /// The processing time of every run: 2026-11-26T12:00:00Z.
 const NOW_MS: i64 = 1_795_694_400_000;
-
-/// The planted secrets: two e-mail addresses and one phone number, as the seeds write them.
-const EMAILS: [&str; 2] = ["ana@example.com", "bob.smith@mail.example.org"];
-const PHONE: &str = "+1 555 010 4477";
-/// The digits that make the phone number, in any layout the contract calls a phone.
-const PHONE_DIGITS: &str = "5550104477";
-
-/// Envelope fields whose values are identifiers, times or AWS metadata, not item content.
-const IDENTIFIERS: &[&str] = &[
-    "eventID",
-    "eventSource",
-    "eventVersion",
-    "awsRegion",
-    "invokeIdentityArn",
-    "kinesisSchemaVersion",
-    "encryptionType",
-    "recordFormat",
-    "StreamViewType",
-    "type",
-    "eventSourceARN",
-    "tableName",
-    "SequenceNumber",
-    "sequenceNumber",
-    "partitionKey",
-    "ApproximateCreationDateTime",
-    "approximateArrivalTimestamp",
-    "SizeBytes",
-    "principalId",
-];
 
 fn pipeline() -> &'static Pipeline {
     static P: OnceLock<Pipeline> = OnceLock::new();
@@ -166,164 +158,13 @@ fn leak(place: &str, what: &str, text: &str) -> ! {
     panic!("PII leak: {what} in {place}: {text:?}")
 }
 
-/// Whether `s` holds the phone number's digits: a run of digits with single separators
-/// (`)? [ .-]? (?` between two digits), fractions of seconds of date-times left out.
-fn holds_phone_digits(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.iter().filter(|c| c.is_ascii_digit()).count() < PHONE_DIGITS.len() {
-        return false;
-    }
-    // Fractional seconds (`:SS.fff`, `HHMMSS.fff` after a `T`) are part of a date-time.
-    let mut fraction = vec![false; b.len()];
-    for i in 0..b.len() {
-        if matches!(b[i], b'.' | b',') && i >= 3 && b[i - 1].is_ascii_digit() && b[i - 2].is_ascii_digit() {
-            let time = b[i - 3] == b':' || (i >= 7 && matches!(b[i - 7], b'T' | b't'));
-            if time {
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    fraction[j] = true;
-                    j += 1;
-                }
-            }
-        }
-    }
-    let digit = |i: usize| i < b.len() && b[i].is_ascii_digit() && !fraction[i];
-    let mut i = 0;
-    while i < b.len() {
-        if !digit(i) {
-            i += 1;
-            continue;
-        }
-        let mut digits = String::new();
-        let mut j = i;
-        loop {
-            while digit(j) {
-                digits.push(b[j] as char);
-                j += 1;
-            }
-            let mut k = j;
-            if k < b.len() && b[k] == b')' {
-                k += 1;
-            }
-            if k < b.len() && matches!(b[k], b' ' | b'.' | b'-') {
-                k += 1;
-            }
-            if k < b.len() && b[k] == b'(' {
-                k += 1;
-            }
-            if k > j && digit(k) {
-                j = k;
-            } else {
-                break;
-            }
-        }
-        if digits.contains(PHONE_DIGITS) {
-            return true;
-        }
-        i = j.max(i + 1);
-    }
-    false
-}
-
-/// The secret that plain text `s` holds, if any.
-fn plain_secret(s: &str) -> Option<&'static str> {
-    let lower = s.to_lowercase();
-    EMAILS.into_iter().find(|e| lower.contains(e)).or_else(|| holds_phone_digits(s).then_some(PHONE))
-}
-
-/// The secret that a base64 run in `s` (either alphabet, padding or not) decodes to at
-/// one of its four alignments, if any: base64 of a secret at any byte offset.
-fn encoded_secret(s: &str) -> Option<&'static str> {
-    let b = s.as_bytes();
-    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
-    let mut i = 0;
-    while i < b.len() {
-        if !is_b64(b[i]) {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < b.len() && is_b64(b[j]) {
-            j += 1;
-        }
-        // 7 digits need 10 characters; an e-mail address of the secrets, more.
-        if j - i >= 10 {
-            let run: Vec<u8> = b[i..j]
-                .iter()
-                .map(|&c| match c {
-                    b'-' => b'+',
-                    b'_' => b'/',
-                    c => c,
-                })
-                .collect();
-            for skip in 0..4 {
-                let part = &run[skip..];
-                let part = &part[..part.len() - part.len() % 4];
-                if let Ok(bytes) = STANDARD_NO_PAD.decode(part) {
-                    if let Some(found) = plain_secret(&String::from_utf8_lossy(&bytes)) {
-                        return Some(found);
-                    }
-                }
-            }
-        }
-        i = j;
-    }
-    None
-}
-
-/// Panics when `s` holds a secret, plainly or base64-encoded. An `identifier` (an
-/// envelope identifier, not item content) is not searched.
+/// Panics when `s` holds a planted secret in any form. An `identifier` (an envelope
+/// identifier, not item content) keeps its own digits: it is searched for the e-mail
+/// addresses and for anything base64-encoded, not for the phone digits of its text.
 fn check_str(place: &str, s: &str, identifier: bool) {
-    if identifier {
-        return;
-    }
-    if let Some(found) = plain_secret(s) {
-        leak(place, found, s);
-    }
-    if let Some(found) = encoded_secret(s) {
-        leak(place, &format!("base64 of {found}"), s);
-    }
-}
-
-/// Whether `path` (keys from the error line down) is an envelope identifier field of the
-/// line's `record`: `record.eventID`, `record.dynamodb.SequenceNumber`, ...
-fn is_identifier(path: &[String]) -> bool {
-    let Some((leaf, parent)) = path.split_last() else { return false };
-    let parent: Vec<&str> = parent.iter().map(String::as_str).collect();
-    let envelope = matches!(
-        parent.as_slice(),
-        ["record"] | ["record", "dynamodb"] | ["record", "kinesis"] | ["record", "userIdentity"]
-    );
-    envelope && IDENTIFIERS.contains(&leaf.as_str())
-}
-
-/// Checks every string, key and number of an error line's JSON.
-fn check_json(place: &str, v: &Json, path: &mut Vec<String>) {
-    match v {
-        Json::String(s) => {
-            let shape = s.bytes().all(|c| c.is_ascii_alphanumeric() || b":_-./".contains(&c));
-            check_str(place, s, shape && is_identifier(path));
-        }
-        Json::Number(n) => check_str(place, &n.to_string(), is_identifier(path)),
-        Json::Array(xs) => {
-            for x in xs {
-                path.push(String::new());
-                check_json(place, x, path);
-                path.pop();
-            }
-        }
-        Json::Object(m) => {
-            for (k, x) in m {
-                check_str(place, k, false);
-                if path.is_empty() && k == "sequence_number" {
-                    continue;
-                }
-                path.push(k.clone());
-                check_json(place, x, path);
-                path.pop();
-            }
-        }
-        Json::Bool(_) | Json::Null => {}
+    let want = if identifier { Want::Identifier } else { Want::Item };
+    if let Some(found) = secrets::find(s, want) {
+        leak(place, &found, s);
     }
 }
 
@@ -353,6 +194,36 @@ fn check_avro(place: &str, v: &Avro) {
     }
 }
 
+/// The rule by name in a data row: the PII fields are null or `REDACTED`, and so is the
+/// `notes` attribute (`PII_ATTRIBUTES`), whatever they held.
+fn check_pii_fields(place: &str, row: &[(String, Avro)]) {
+    let redacted = |v: &Avro| match v {
+        Avro::Union(_, x) => matches!(&**x, Avro::Null) || matches!(&**x, Avro::String(s) if s == "REDACTED"),
+        Avro::Null => true,
+        Avro::String(s) => s == "REDACTED",
+        _ => false,
+    };
+    for name in ["email", "phone_number", "message_body"] {
+        if let Some(v) = field(row, name) {
+            if !redacted(v) {
+                panic!("PII leak: {place} field {name} of a deleted item is {v:?}, not null or REDACTED");
+            }
+        }
+    }
+    let attributes = match field(row, "attributes") {
+        Some(Avro::Union(_, x)) => &**x,
+        Some(v) => v,
+        None => return,
+    };
+    if let Avro::Map(m) = attributes {
+        if let Some(v) = m.get("notes") {
+            if !redacted(v) {
+                panic!("PII leak: {place} attributes[notes] of a deleted item is {v:?}, not REDACTED");
+            }
+        }
+    }
+}
+
 fn field<'v>(row: &'v [(String, Avro)], name: &str) -> Option<&'v Avro> {
     row.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
@@ -378,6 +249,7 @@ fn check_data_file(key: &str, body: &[u8], expected: usize) {
             panic!("{key}: row {rows} is a REMOVE with is_deleted not true");
         }
         let place = format!("{key} row {rows}");
+        check_pii_fields(&place, fields);
         for (name, v) in fields {
             if matches!(name.as_str(), "sequence_number" | "change_id" | "source_table") {
                 continue;
@@ -402,7 +274,7 @@ fn check_error_file(key: &str, body: &[u8], expected: usize) {
             Err(e) => panic!("{key}: line {lines} is not JSON ({e}): {line:?}"),
         };
         assert!(v.is_object(), "{key}: line {lines} is not an object");
-        check_json(&format!("{key} line {lines}"), &v, &mut Vec::new());
+        lines::check_line(&format!("{key} line {lines}"), &v);
         lines += 1;
     }
     assert_eq!(lines, expected, "{key}: lines in the file vs records the file claims");
