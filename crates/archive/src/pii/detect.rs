@@ -307,7 +307,15 @@ mod tests {
         ] {
             assert!(contains_pii(s), "{s}");
         }
-        for secret in ["ana@example.org", "call +1 555 010 4477", "５５５ ０１０ ４４７７"] {
+        for secret in [
+            "ana@example.org",
+            "call +1 555 010 4477",
+            "５５５ ０１０ ４４７７",
+            "٥٥٥ ٠١٠ ٤٤٧٧",
+            "\u{1d7d3}\u{1d7d3}\u{1d7d3}\u{1d7ce}\u{1d7cf}\u{1d7ce}\u{1d7d2}\u{1d7d2}\u{1d7d5}\u{1d7d5}",
+            "ａｎａ＠ｅｘａｍｐｌｅ．ｏｒｇ",
+            "аня@пример.рф",
+        ] {
             for be in [false, true] {
                 for pad in ["", "x"] {
                     let mut bytes = pad.as_bytes().to_vec();
@@ -316,6 +324,7 @@ mod tests {
                 }
             }
             assert!(contains_pii(&b64.encode(b64.encode(secret))), "{secret} as base64 of base64");
+            assert!(contains_pii(&b64.encode(secret)), "{secret} as base64 of UTF-8");
         }
         for s in ["100% sure & 50% off", "R&D 2026-11-19", "caf\u{e9} 12 34", "Tom &amp; Jerry", "\\n"] {
             assert!(!contains_pii(s), "{s}");

@@ -100,15 +100,88 @@ fn may_encode_digit(bytes: &[u8]) -> bool {
 /// Shortest UTF-16 text that can hold PII: `a@b.co` is 12 bytes.
 const MIN_UTF16: usize = 12;
 
+/// What one pass over decoded bytes tells of their readings.
+struct Scan {
+    /// Their ASCII alone may hold PII (an `@`, seven digits, an escape, a base64 run).
+    ascii: bool,
+    /// A lead byte of a character that may stand for a digit or an `@`.
+    lead: bool,
+    /// By position parity: the high bytes of UTF-16 units there may make PII.
+    utf16: [bool; 2],
+}
+
+const DIGIT: u8 = 1;
+const B64: u8 = 2;
+const LEAD: u8 = 4;
+const HIGH: u8 = 8;
+const ASCII_HIGH: u8 = 16;
+
+/// The class bits of each byte value.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        let mut bits = 0;
+        if b.is_ascii_digit() {
+            bits |= DIGIT;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
+            bits |= B64;
+        }
+        if matches!(b, 0xc2 | 0xd9 | 0xdb | 0xdf | 0xe0..=0xe3 | 0xea | 0xef | 0xf0) {
+            bits |= LEAD;
+        }
+        if DIGIT_HIGH[c] {
+            bits |= HIGH;
+        }
+        if matches!(b, 0x00 | 0xfe | 0xff) {
+            bits |= ASCII_HIGH;
+        }
+        t[c] = bits;
+        c += 1;
+    }
+    t
+};
+
+/// One pass over `bytes`: see [`Scan`]. An escape is a backslash, `%` or `&` followed by
+/// what an escape or a reference starts with.
+fn scan(bytes: &[u8]) -> Scan {
+    let mut out = Scan { ascii: false, lead: false, utf16: [false; 2] };
+    let (mut digits, mut run, mut prev) = (0, 0, 0u8);
+    let (mut ascii_high, mut digit_high) = ([0usize; 2], [0usize; 2]);
+    for (i, &b) in bytes.iter().enumerate() {
+        let class = CLASS[usize::from(b)];
+        digits += usize::from(class & DIGIT != 0);
+        run = if class & B64 != 0 { run + 1 } else { 0 };
+        let escaped = match prev {
+            b'\\' => matches!(b, b'u' | b'"' | b'\\' | b'/' | b'n' | b't' | b'r' | b'b' | b'f'),
+            b'%' => b.is_ascii_hexdigit(),
+            b'&' => b == b'#' || b.is_ascii_alphabetic(),
+            _ => false,
+        };
+        out.ascii |= b == b'@' || escaped || digits >= 7 || run >= MIN_ENCODED;
+        out.lead |= class & LEAD != 0;
+        ascii_high[i & 1] += usize::from(class & ASCII_HIGH != 0);
+        digit_high[i & 1] += usize::from(class & HIGH != 0);
+        prev = b;
+    }
+    for p in 0..2 {
+        out.utf16[p] = ascii_high[p] >= 2 || digit_high[p] >= 7;
+    }
+    out
+}
+
 /// Whether decoded bytes hold PII read as UTF-8, or as UTF-16 (either byte order, from
 /// either of the first two bytes). Each reading is first checked without being built.
 pub(super) fn bytes_hold_pii(bytes: &[u8], depth: usize) -> bool {
-    let utf8_may_hold = if !may_encode_digit(bytes) {
-        // Only its ASCII can matter: the other bytes stand for no digit and no `@`.
-        may_hold(bytes.iter().map(|&b| if b.is_ascii() { char::from(b) } else { '\u{fffd}' }))
-    } else {
-        may_hold(bytes.utf8_chunks().flat_map(|c| c.valid().chars().chain(c.invalid().first().map(|_| '\u{fffd}'))))
-    };
+    let scan = scan(bytes);
+    let utf8_may_hold = scan.ascii
+        || (scan.lead
+            && may_encode_digit(bytes)
+            && may_hold(
+                bytes.utf8_chunks().flat_map(|c| c.valid().chars().chain(c.invalid().first().map(|_| '\u{fffd}'))),
+            ));
     if utf8_may_hold && super::detect::holds_pii(&String::from_utf8_lossy(bytes), depth) {
         return true;
     }
@@ -117,6 +190,11 @@ pub(super) fn bytes_hold_pii(bytes: &[u8], depth: usize) -> bool {
     }
     for start in 0..2 {
         for big_endian in [false, true] {
+            // The high bytes of the units: even positions for big-endian from byte 0 and
+            // little-endian from byte 1, odd ones otherwise.
+            if !scan.utf16[(start + usize::from(!big_endian)) % 2] {
+                continue;
+            }
             let units = || {
                 bytes[start..].chunks_exact(2).map(move |p| {
                     if big_endian {
@@ -137,6 +215,23 @@ pub(super) fn bytes_hold_pii(bytes: &[u8], depth: usize) -> bool {
     false
 }
 
+/// High bytes of the UTF-16 code units that [`units_may_hold`] counts: ASCII and
+/// Latin-1 (`00`), the blocks with digits of a script or their compatibility forms, the
+/// surrogates of the mathematical and enclosed digits, and the full-width and small forms.
+const DIGIT_HIGH: [bool; 256] = {
+    let mut t = [false; 256];
+    let highs: &[u8] = &[
+        0x00, 0x06, 0x07, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x20,
+        0x24, 0x27, 0x32, 0xa6, 0xa8, 0xa9, 0xaa, 0xab, 0xd8, 0xfe, 0xff,
+    ];
+    let mut i = 0;
+    while i < highs.len() {
+        t[highs[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// [`may_hold`] on UTF-16 code units, without decoding them: a high surrogate of the
 /// blocks of mathematical and enclosed digits counts as a digit, and two escape
 /// characters as a possible escape.
@@ -151,7 +246,7 @@ fn units_may_hold(units: impl Iterator<Item = u16>) -> bool {
             0x30..=0x39 | 0xff10..=0xff19 | 0xd835 | 0xd83c => digits += 1,
             0..=0x7f => {}
             u => {
-                if char::from_u32(u32::from(u)).is_some_and(digit_like) {
+                if DIGIT_HIGH[usize::from(u >> 8)] && char::from_u32(u32::from(u)).is_some_and(digit_like) {
                     digits += 1;
                 }
             }
@@ -185,7 +280,8 @@ fn may_hold(text: impl Iterator<Item = char>) -> bool {
         match c {
             '@' | '\u{ff20}' | '\u{fe6b}' => return true,
             '\\' | '%' | '&' => escape = Some(c),
-            c if digit_like(c) => digits += 1,
+            '0'..='9' => digits += 1,
+            c if !c.is_ascii() && c != '\u{fffd}' && digit_like(c) => digits += 1,
             _ => {}
         }
         if digits >= 7 {
