@@ -89,7 +89,8 @@ fn decodes_to_pii(run: &[u8], depth: usize) -> bool {
 /// (U+0800 to U+3FFF, U+A000 to U+AFFF, U+F000 to U+FFFF, the supplementary planes).
 fn may_encode_digit(bytes: &[u8]) -> bool {
     let cont = |i: usize| bytes.get(i).is_some_and(|&b| (0x80..0xc0).contains(&b));
-    (0..bytes.len()).any(|i| match (bytes[i], bytes.get(i + 1).copied().unwrap_or(0)) {
+    let leads = bytes.iter().enumerate().filter(|(_, &b)| CLASS[usize::from(b)] & LEAD != 0).map(|(i, _)| i);
+    leads.into_iter().any(|i| match (bytes[i], bytes.get(i + 1).copied().unwrap_or(0)) {
         (0xc2, 0xb2 | 0xb3 | 0xb9) | (0xd9, 0xa0..=0xa9) | (0xdb, 0xb0..=0xb9) | (0xdf, 0x80..=0x89) => true,
         (0xe0 | 0xe1 | 0xe2 | 0xe3 | 0xea | 0xef, _) => cont(i + 1) && cont(i + 2),
         (0xf0, _) => cont(i + 1) && cont(i + 2) && cont(i + 3),
@@ -115,6 +116,8 @@ const B64: u8 = 2;
 const LEAD: u8 = 4;
 const HIGH: u8 = 8;
 const ASCII_HIGH: u8 = 16;
+const AT: u8 = 32;
+const ESCAPE: u8 = 64;
 
 /// The class bits of each byte value.
 const CLASS: [u8; 256] = {
@@ -138,38 +141,48 @@ const CLASS: [u8; 256] = {
         if matches!(b, 0x00 | 0xfe | 0xff) {
             bits |= ASCII_HIGH;
         }
+        if b == b'@' {
+            bits |= AT;
+        }
+        if matches!(b, b'\\' | b'%' | b'&') {
+            bits |= ESCAPE;
+        }
         t[c] = bits;
         c += 1;
     }
     t
 };
 
-/// One pass over `bytes`: see [`Scan`]. An escape is a backslash, `%` or `&` followed by
-/// what an escape or a reference starts with.
+/// One pass over `bytes`: see [`Scan`]. The loop has no branch of its own; only when an
+/// escape character was seen is the byte after each one looked at.
 fn scan(bytes: &[u8]) -> Scan {
-    let mut out = Scan { ascii: false, lead: false, utf16: [false; 2] };
-    let (mut digits, mut run, mut prev) = (0, 0, 0u8);
-    let (mut ascii_high, mut digit_high) = ([0usize; 2], [0usize; 2]);
+    let (mut any, mut digits, mut run, mut longest) = (0u8, 0u32, 0u32, 0u32);
+    let (mut ascii_high, mut digit_high) = ([0u32; 2], [0u32; 2]);
     for (i, &b) in bytes.iter().enumerate() {
         let class = CLASS[usize::from(b)];
-        digits += usize::from(class & DIGIT != 0);
-        run = if class & B64 != 0 { run + 1 } else { 0 };
-        let escaped = match prev {
-            b'\\' => matches!(b, b'u' | b'"' | b'\\' | b'/' | b'n' | b't' | b'r' | b'b' | b'f'),
-            b'%' => b.is_ascii_hexdigit(),
-            b'&' => b == b'#' || b.is_ascii_alphabetic(),
-            _ => false,
-        };
-        out.ascii |= b == b'@' || escaped || digits >= 7 || run >= MIN_ENCODED;
-        out.lead |= class & LEAD != 0;
-        ascii_high[i & 1] += usize::from(class & ASCII_HIGH != 0);
-        digit_high[i & 1] += usize::from(class & HIGH != 0);
-        prev = b;
+        any |= class;
+        digits += u32::from(class & DIGIT);
+        run = (run + 1) * u32::from((class & B64) >> 1);
+        longest = longest.max(run);
+        ascii_high[i & 1] += u32::from((class & ASCII_HIGH) >> 4);
+        digit_high[i & 1] += u32::from((class & HIGH) >> 3);
     }
-    for p in 0..2 {
-        out.utf16[p] = ascii_high[p] >= 2 || digit_high[p] >= 7;
+    let escaped = any & ESCAPE != 0 && bytes.windows(2).any(|w| escape_starts(w[0], w[1]));
+    Scan {
+        ascii: any & AT != 0 || escaped || digits >= 7 || longest >= MIN_ENCODED as u32,
+        lead: any & LEAD != 0,
+        utf16: [0, 1].map(|p| ascii_high[p] >= 2 || digit_high[p] >= 7),
     }
-    out
+}
+
+/// Whether `c` then `next` start an escape or a character reference.
+fn escape_starts(c: u8, next: u8) -> bool {
+    match c {
+        b'\\' => matches!(next, b'u' | b'"' | b'\\' | b'/' | b'n' | b't' | b'r' | b'b' | b'f'),
+        b'%' => next.is_ascii_hexdigit(),
+        b'&' => next == b'#' || next.is_ascii_alphabetic(),
+        _ => false,
+    }
 }
 
 /// Whether decoded bytes hold PII read as UTF-8, or as UTF-16 (either byte order, from
