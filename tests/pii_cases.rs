@@ -4,6 +4,8 @@
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
 use base64::Engine;
 
+use super::reading::insert_between_secrets;
+
 /// The control INSERT of every batch: its PII must be archived exactly as it came.
 pub const CONTROL_NOTES: &str = "kept: call +49 30 9018 2277 or keep.me@example.net on 2026-11-19";
 pub const CONTROL_PHONE: &str = "+49 30 9018 2277";
@@ -207,41 +209,6 @@ fn kinesis_data(change: &str, data: &Data, secrets: &[String]) -> String {
         Data::Raw(v) => return v.clone(),
     };
     q(&enc)
-}
-
-/// Inserts `ins` at a 4-character boundary near the middle where every secret keeps one
-/// base64 form intact, so the scan can still see a leak of the raw text.
-fn insert_between_secrets(enc: String, ins: &str, secrets: &[String]) -> String {
-    let mid = enc.len() / 8 * 4;
-    let forms: Vec<Vec<String>> = secrets.iter().map(|s| base64_forms(s)).filter(|f| !f.is_empty()).collect();
-    let candidates = (0..enc.len() / 4).flat_map(|k| [mid + 4 * k, mid.saturating_sub(4 * k)]);
-    for at in candidates.filter(|&at| at > 0 && at < enc.len()) {
-        let out = format!("{}{ins}{}", &enc[..at], &enc[at..]);
-        if forms.iter().all(|f| f.iter().any(|needle| out.contains(needle.as_str()))) {
-            return out;
-        }
-    }
-    format!("{}{ins}{}", &enc[..mid], &enc[mid..])
-}
-
-/// The base64 substrings that any encoding of `secret` holds, whatever its alignment
-/// (standard and URL-safe alphabets), at least 8 characters long.
-pub fn base64_forms(secret: &str) -> Vec<String> {
-    let bytes = secret.as_bytes();
-    let mut out = Vec::new();
-    for o in 0..3.min(bytes.len()) {
-        let part = &bytes[o..];
-        let part = &part[..part.len() / 3 * 3];
-        if part.len() >= 6 {
-            let std = STANDARD.encode(part);
-            let url = URL_SAFE.encode(part);
-            if url != std {
-                out.push(url);
-            }
-            out.push(std);
-        }
-    }
-    out
 }
 
 /// A test case: records (usually one deleted item) and the PII planted in them.

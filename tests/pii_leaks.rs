@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::util::{dmd, files_under};
-use cases::{base64_forms, Case, Rec, Src, CONTROL_EMAIL, CONTROL_N, CONTROL_NOTES, CONTROL_PHONE};
+use cases::{Case, Rec, Src, CONTROL_EMAIL, CONTROL_N, CONTROL_NOTES, CONTROL_PHONE};
+use reading::base64_forms;
 
 /// What one run of `dmd archive` put out.
 struct Output {

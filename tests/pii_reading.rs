@@ -1,7 +1,8 @@
 //! The scanner's own reader of every form of the text (CONTRACT.md §3, "every form of
 //! the text"), written apart from the pipeline's: JSON escapes, percent escapes, HTML/XML
 //! character references, NFKC, Unicode spaces and dashes, invisible characters, so that a
-//! secret that leaves in any of those forms is found as plain text.
+//! secret that leaves in any of those forms is found as plain text; and the base64 forms
+//! (of UTF-8 and UTF-16 bytes, at every alignment) a secret can take.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
@@ -126,25 +127,56 @@ fn fold(s: &str) -> String {
         .collect()
 }
 
+/// The base64 substrings that any encoding of `secret` holds, whatever its alignment
+/// (standard and URL-safe alphabets), at least 8 characters long.
+pub fn base64_forms(secret: &str) -> Vec<String> {
+    base64_forms_of(secret.as_bytes())
+}
+
+/// [`base64_forms`] of any bytes.
+pub fn base64_forms_of(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in 0..3.min(bytes.len()) {
+        let part = &bytes[o..];
+        let part = &part[..part.len() / 3 * 3];
+        if part.len() >= 6 {
+            let std = STANDARD.encode(part);
+            let url = URL_SAFE.encode(part);
+            if url != std {
+                out.push(url);
+            }
+            out.push(std);
+        }
+    }
+    out
+}
+
+/// Inserts `ins` at a 4-character boundary near the middle where every secret keeps one
+/// base64 form intact, so the scan can still see a leak of the raw text.
+pub fn insert_between_secrets(enc: String, ins: &str, secrets: &[String]) -> String {
+    let mid = enc.len() / 8 * 4;
+    let forms: Vec<Vec<String>> = secrets.iter().map(|s| base64_forms(s)).filter(|f| !f.is_empty()).collect();
+    let candidates = (0..enc.len() / 4).flat_map(|k| [mid + 4 * k, mid.saturating_sub(4 * k)]);
+    for at in candidates.filter(|&at| at > 0 && at < enc.len()) {
+        let out = format!("{}{ins}{}", &enc[..at], &enc[at..]);
+        if forms.iter().all(|f| f.iter().any(|needle| out.contains(needle.as_str()))) {
+            return out;
+        }
+    }
+    format!("{}{ins}{}", &enc[..mid], &enc[mid..])
+}
+
 /// The base64 substrings that any base64 of the UTF-16 bytes of `secret` (either byte
 /// order, any alignment, either alphabet) holds.
 pub fn utf16_base64_forms(secret: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for be in [false, true] {
-        let bytes: Vec<u8> =
-            secret.encode_utf16().flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() }).collect();
-        for o in 0..3.min(bytes.len()) {
-            let part = &bytes[o..];
-            let part = &part[..part.len() / 3 * 3];
-            if part.len() >= 6 {
-                out.push(STANDARD.encode(part));
-                out.push(URL_SAFE.encode(part));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+    [false, true]
+        .into_iter()
+        .flat_map(|be| {
+            let bytes: Vec<u8> =
+                secret.encode_utf16().flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() }).collect();
+            base64_forms_of(&bytes)
+        })
+        .collect()
 }
 
 #[test]

@@ -12,6 +12,9 @@ use crate::error::ErrorKind;
 use crate::record_type::RecordType;
 use crate::time::{format_millis, Date};
 
+mod rng;
+pub use rng::Rng;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -51,37 +54,6 @@ pub struct Truth {
 pub struct Generated {
     pub json: String,
     pub truth: Vec<Truth>,
-}
-
-/// SplitMix64: small, fast, and the same everywhere.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    pub fn chance(&mut self, percent: u32) -> bool {
-        self.below(100) < u64::from(percent)
-    }
-
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
 }
 
 /// 2026-11-01T00:00:00Z, the start of the generated partitions.
@@ -405,35 +377,4 @@ fn record(opts: &Options, k: u64, rng: &mut Rng) -> (Value, Truth) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deterministic_and_sized() {
-        let opts = Options { records: 25, batch: 10, source: Source::Kinesis, seed: 7, bad_percent: 20, days: 7 };
-        let a: Vec<_> = generate(&opts).collect();
-        let b: Vec<_> = generate(&opts).collect();
-        assert_eq!(a.len(), 3);
-        assert_eq!(a.iter().map(|g| g.truth.len()).sum::<usize>(), 25);
-        assert!(a.iter().zip(&b).all(|(x, y)| x.json == y.json));
-        let v: Value = serde_json::from_str(&a[0].json).expect("json");
-        assert_eq!(v["Records"].as_array().map(Vec::len), Some(10));
-    }
-
-    #[test]
-    fn days_bound_the_partition_dates() {
-        for days in [1, 3, 7] {
-            let opts = Options { records: 500, batch: 200, source: Source::DynamoDb, seed: 3, bad_percent: 0, days };
-            let dates: std::collections::BTreeSet<String> = generate(&opts)
-                .flat_map(|g| g.truth)
-                .filter_map(|t| match t.expected {
-                    Expected::Archived { date, .. } => Some(date),
-                    Expected::Failed(_) => None,
-                })
-                .collect();
-            let first: std::collections::BTreeSet<String> =
-                (0..days).map(|d| Date::of_millis(BASE_MS + i64::from(d) * DAY_MS).to_string()).collect();
-            assert_eq!(dates, first, "{days} day(s)");
-        }
-    }
-}
+mod tests;

@@ -25,7 +25,7 @@ pub fn contains_pii(s: &str) -> bool {
 
 /// [`contains_pii`] with `depth` layers of base64 still to decode.
 pub(super) fn holds_pii(s: &str, depth: usize) -> bool {
-    plain_pii(s, depth) || forms::readings(s).iter().any(|r| plain_pii(r, depth))
+    in_any_reading(s, |r| plain_pii(r, depth))
 }
 
 /// PII in the plain reading of `s`.
@@ -86,19 +86,23 @@ fn redact_plain_spans(s: &str) -> String {
 /// True when `s` has a run of base64 text that decodes to an e-mail address or a phone
 /// number.
 pub fn contains_encoded(s: &str) -> bool {
-    find_encoded(s, 0, MAX_DEPTH).is_some()
-        || forms::readings(s).iter().any(|r| find_encoded(r, 0, MAX_DEPTH).is_some())
+    in_any_reading(s, |r| find_encoded(r, 0, MAX_DEPTH).is_some())
 }
 
 /// True when `s` contains an e-mail address, in any reading.
 pub fn contains_email(s: &str) -> bool {
-    find_email(s, 0).is_some() || forms::readings(s).iter().any(|r| find_email(r, 0).is_some())
+    in_any_reading(s, |r| find_email(r, 0).is_some())
 }
 
 /// True when `s` contains a phone number (7 or more digits, see the module docs), in any
 /// reading.
 pub fn contains_phone(s: &str) -> bool {
-    find_phone(s, 0).is_some() || forms::readings(s).iter().any(|r| find_phone(r, 0).is_some())
+    in_any_reading(s, |r| find_phone(r, 0).is_some())
+}
+
+/// Whether `found` holds for `s` as written or for one of its other readings.
+fn in_any_reading(s: &str, found: impl Fn(&str) -> bool) -> bool {
+    found(s) || forms::readings(s).iter().any(|r| found(r))
 }
 
 /// `local@domain.tld`, `"quoted local"@domain.tld` or `local@[address literal]`: at

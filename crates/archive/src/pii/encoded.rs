@@ -217,18 +217,16 @@ pub(super) fn bytes_hold_pii(bytes: &[u8], depth: usize) -> bool {
                     }
                 })
             };
-            if units_may_hold(units()) {
-                let text: String = char::decode_utf16(units()).map(|c| c.unwrap_or('\u{fffd}')).collect();
-                if super::detect::holds_pii(&text, depth) {
-                    return true;
-                }
+            let chars = || char::decode_utf16(units()).map(|c| c.unwrap_or('\u{fffd}'));
+            if may_hold(chars()) && super::detect::holds_pii(&chars().collect::<String>(), depth) {
+                return true;
             }
         }
     }
     false
 }
 
-/// High bytes of the UTF-16 code units that [`units_may_hold`] counts: ASCII and
+/// High bytes of the UTF-16 code units that may stand for a digit or an `@`: ASCII and
 /// Latin-1 (`00`), the blocks with digits of a script or their compatibility forms, the
 /// surrogates of the mathematical and enclosed digits, and the full-width and small forms.
 const DIGIT_HIGH: [bool; 256] = {
@@ -244,33 +242,6 @@ const DIGIT_HIGH: [bool; 256] = {
     }
     t
 };
-
-/// [`may_hold`] on UTF-16 code units, without decoding them: a high surrogate of the
-/// blocks of mathematical and enclosed digits counts as a digit, and two escape
-/// characters as a possible escape.
-fn units_may_hold(units: impl Iterator<Item = u16>) -> bool {
-    let mut digits = 0;
-    let mut escapes = 0;
-    let mut b64_run = 0;
-    for u in units {
-        match u {
-            0x40 | 0xff20 | 0xfe6b => return true,
-            0x5c | 0x25 | 0x26 => escapes += 1,
-            0x30..=0x39 | 0xff10..=0xff19 | 0xd835 | 0xd83c => digits += 1,
-            0..=0x7f => {}
-            u => {
-                if DIGIT_HIGH[usize::from(u >> 8)] && char::from_u32(u32::from(u)).is_some_and(digit_like) {
-                    digits += 1;
-                }
-            }
-        }
-        b64_run = if u < 0x80 && is_b64(u as u8) { b64_run + 1 } else { 0 };
-        if digits >= 7 || b64_run >= MIN_ENCODED || escapes >= 2 {
-            return true;
-        }
-    }
-    false
-}
 
 /// False when a reading cannot hold PII in any form: no `@` or character that stands
 /// for one, fewer than 7 characters that are or may stand for digits, no escape (a

@@ -111,7 +111,7 @@ pub fn parser_message(e: &serde_json::Error) -> String {
 
 /// Fields of a stream record that describe the change, not the item: their values are
 /// identifiers and times, kept unless they hold an e-mail address or encoded PII.
-const ENVELOPE: &[&str] = &[
+pub(super) const ENVELOPE: &[&str] = &[
     "eventID",
     "eventName",
     "eventVersion",

@@ -9,6 +9,7 @@
 //! digit groups in a list) never survives this path. Text that is not JSON at all is
 //! tokenized the same way: each of its words is a bare token, replaced.
 
+use super::failed::ENVELOPE;
 use super::{contains_pii, identifier_ok, REDACTED};
 use crate::record_type::RecordType;
 
@@ -21,7 +22,8 @@ const KINESIS: &[&str] = &["sequenceNumber", "partitionKey", "approximateArrival
 /// Fields whose values are numbers the service assigns: kept when they are numbers.
 const NUMERIC: &[&str] =
     &["SequenceNumber", "sequenceNumber", "ApproximateCreationDateTime", "SizeBytes", "approximateArrivalTimestamp"];
-/// Other names of the format that may stay as they are.
+/// Names of the format that may stay as they are, besides the envelope's fields
+/// ([`ENVELOPE`]).
 const FORMAT: &[&str] = &[
     "Records",
     "dynamodb",
@@ -30,16 +32,8 @@ const FORMAT: &[&str] = &[
     "NewImage",
     "OldImage",
     "userIdentity",
-    "type",
-    "principalId",
     "data",
-    "tableName",
-    "recordFormat",
-    "kinesisSchemaVersion",
-    "encryptionType",
-    "invokeIdentityArn",
     "eventSourceArn",
-    "ApproximateCreationDateTimePrecision",
     "recordType",
     "pk",
     "sk",
@@ -166,9 +160,7 @@ impl Tokenizer<'_> {
             return key_text_ok(name) && !(self.named)(name);
         }
         FORMAT.contains(&name)
-            || TOP.contains(&name)
-            || DYNAMODB.contains(&name)
-            || KINESIS.contains(&name)
+            || ENVELOPE.contains(&name)
             || RecordType::ALL.iter().any(|rt| {
                 let spec = rt.spec();
                 spec.well_known.iter().any(|w| w.attr == name) || spec.required.contains(&name)
