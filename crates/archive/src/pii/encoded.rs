@@ -5,8 +5,6 @@
 
 use std::ops::Range;
 
-use base64::Engine;
-
 /// Shortest base64 text that can hide PII: `a@b.co` is 6 bytes, 8 characters.
 const MIN_ENCODED: usize = 8;
 
@@ -26,12 +24,12 @@ pub(super) fn find_encoded(s: &str, from: usize, depth: usize) -> Option<Range<u
     let b = s.as_bytes();
     let mut i = from;
     while i < b.len() {
-        if !is_b64(b[i]) {
+        if CLASS[usize::from(b[i])] & B64 == 0 {
             i += 1;
             continue;
         }
         let mut j = i;
-        while j < b.len() && is_b64(b[j]) {
+        while j < b.len() && CLASS[usize::from(b[j])] & B64 != 0 {
             j += 1;
         }
         if j - i >= MIN_ENCODED && decodes_to_pii(&b[i..j], depth) {
@@ -46,37 +44,28 @@ pub(super) fn find_encoded(s: &str, from: usize, depth: usize) -> Option<Range<u
     None
 }
 
-/// Decodes base64 whatever its padding and the unused bits of its last character, so
-/// that a run cut at any alignment decodes to its last whole byte.
-const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
+/// Runs up to this many characters are decoded on the stack.
+const STACK_RUN: usize = 256;
 
 /// Whether some alignment of `run` (base64 of either alphabet, padding stripped) decodes
 /// to bytes that hold PII. The run's last two or three characters (one or two bytes) are
 /// decoded too: `555 1111` is eight bytes, eleven characters.
 fn decodes_to_pii(run: &[u8], depth: usize) -> bool {
-    let run: Vec<u8> = run
-        .iter()
-        .map(|&c| match c {
-            b'-' => b'+',
-            b'_' => b'/',
-            c => c,
-        })
-        .collect();
-    let mut bytes = Vec::with_capacity(run.len() / 4 * 3 + 3);
+    let mut stack = [0u8; STACK_RUN / 4 * 3 + 3];
+    let mut heap = Vec::new();
+    let out: &mut [u8] = if run.len() <= STACK_RUN {
+        &mut stack
+    } else {
+        heap.resize(run.len() / 4 * 3 + 3, 0);
+        &mut heap
+    };
     for skip in 0..4.min(run.len()) {
         let part = &run[skip..];
-        // One character left over holds no whole byte.
-        let part = &part[..part.len() - usize::from(part.len() % 4 == 1)];
         if part.len() < MIN_ENCODED {
             break;
         }
-        bytes.clear();
-        if LENIENT.decode_vec(part, &mut bytes).is_ok() && bytes_hold_pii(&bytes, depth - 1) {
+        let n = super::lenient_base64::decode_into(part, out);
+        if bytes_hold_pii(&out[..n], depth - 1) {
             return true;
         }
     }
@@ -105,7 +94,8 @@ const MIN_UTF16: usize = 12;
 struct Scan {
     /// Their ASCII alone may hold PII (an `@`, seven digits, an escape, a base64 run).
     ascii: bool,
-    /// A lead byte of a character that may stand for a digit or an `@`.
+    /// A lead byte of a character that may stand for a digit or an `@`, followed by a
+    /// continuation byte.
     lead: bool,
     /// By position parity: the high bytes of UTF-16 units there may make PII.
     utf16: [bool; 2],
@@ -118,6 +108,8 @@ const HIGH: u8 = 8;
 const ASCII_HIGH: u8 = 16;
 const AT: u8 = 32;
 const ESCAPE: u8 = 64;
+/// A continuation byte of UTF-8 (`80` to `BF`).
+const CONT: u8 = 128;
 
 /// The class bits of each byte value.
 const CLASS: [u8; 256] = {
@@ -147,30 +139,68 @@ const CLASS: [u8; 256] = {
         if matches!(b, b'\\' | b'%' | b'&') {
             bits |= ESCAPE;
         }
+        if matches!(b, 0x80..=0xbf) {
+            bits |= CONT;
+        }
         t[c] = bits;
         c += 1;
     }
     t
 };
 
-/// One pass over `bytes`: see [`Scan`]. The loop has no branch of its own; only when an
+/// What the pass over decoded bytes gathers, one byte at a time.
+#[derive(Default)]
+struct Gathered {
+    /// Every class bit seen.
+    any: u8,
+    digits: u32,
+    /// The current and the longest run of base64 characters.
+    run: u32,
+    longest: u32,
+    /// `LEAD` when a lead byte was followed by a continuation byte.
+    lead_cont: u8,
+    previous: u8,
+}
+
+impl Gathered {
+    #[inline(always)]
+    fn add(&mut self, class: u8) {
+        self.any |= class;
+        self.digits += u32::from(class & DIGIT);
+        self.run = (self.run + 1) * u32::from((class & B64) >> 1);
+        self.longest = self.longest.max(self.run);
+        self.lead_cont |= self.previous & LEAD & ((class & CONT) >> 5);
+        self.previous = class;
+    }
+}
+
+/// One pass over `bytes`: see [`Scan`]. The loop has no branch of its own, and takes the
+/// bytes two at a time so that each parity's counts stay in registers; only when an
 /// escape character was seen is the byte after each one looked at.
 fn scan(bytes: &[u8]) -> Scan {
-    let (mut any, mut digits, mut run, mut longest) = (0u8, 0u32, 0u32, 0u32);
+    let mut g = Gathered::default();
     let (mut ascii_high, mut digit_high) = ([0u32; 2], [0u32; 2]);
-    for (i, &b) in bytes.iter().enumerate() {
-        let class = CLASS[usize::from(b)];
-        any |= class;
-        digits += u32::from(class & DIGIT);
-        run = (run + 1) * u32::from((class & B64) >> 1);
-        longest = longest.max(run);
-        ascii_high[i & 1] += u32::from((class & ASCII_HIGH) >> 4);
-        digit_high[i & 1] += u32::from((class & HIGH) >> 3);
+    let pairs = bytes.chunks_exact(2);
+    let last = pairs.remainder().first().copied();
+    for pair in pairs {
+        let (even, odd) = (CLASS[usize::from(pair[0])], CLASS[usize::from(pair[1])]);
+        g.add(even);
+        g.add(odd);
+        ascii_high[0] += u32::from((even & ASCII_HIGH) >> 4);
+        ascii_high[1] += u32::from((odd & ASCII_HIGH) >> 4);
+        digit_high[0] += u32::from((even & HIGH) >> 3);
+        digit_high[1] += u32::from((odd & HIGH) >> 3);
     }
-    let escaped = any & ESCAPE != 0 && bytes.windows(2).any(|w| escape_starts(w[0], w[1]));
+    if let Some(b) = last {
+        let class = CLASS[usize::from(b)];
+        g.add(class);
+        ascii_high[0] += u32::from((class & ASCII_HIGH) >> 4);
+        digit_high[0] += u32::from((class & HIGH) >> 3);
+    }
+    let escaped = g.any & ESCAPE != 0 && bytes.windows(2).any(|w| escape_starts(w[0], w[1]));
     Scan {
-        ascii: any & AT != 0 || escaped || digits >= 7 || longest >= MIN_ENCODED as u32,
-        lead: any & LEAD != 0,
+        ascii: g.any & AT != 0 || escaped || g.digits >= 7 || g.longest >= MIN_ENCODED as u32,
+        lead: g.lead_cont != 0,
         utf16: [0, 1].map(|p| ascii_high[p] >= 2 || digit_high[p] >= 7),
     }
 }

@@ -35,7 +35,7 @@ const ENCODED: [bool; 256] = {
 /// changes (at most [`MAX_ROUNDS`]). Empty when `s` is plain ASCII without escapes.
 pub fn readings(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    if !is_encoded(s) {
+    if !is_encoded(s) || only_replacement_characters(s) {
         return out;
     }
     for _ in 0..MAX_ROUNDS {
@@ -51,6 +51,14 @@ pub fn readings(s: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether the only characters of `s` that [`is_encoded`] flags are U+FFFD, which no
+/// round changes (it has no compatibility form and is neither a separator nor invisible):
+/// the text of bytes that are mostly not UTF-8, as a base64 run decodes to, is then its
+/// own reading.
+fn only_replacement_characters(s: &str) -> bool {
+    s.chars().all(|c| c == '\u{fffd}' || (c.is_ascii() && !ENCODED[c as usize]))
 }
 
 /// One round: escapes decoded, then compatibility forms and separators folded.
@@ -312,6 +320,16 @@ fn is_invisible(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replacement_characters_alone_are_their_own_reading() {
+        for s in ["\u{fffd}5\u{fffd}55 01\u{fffd}0", "a\u{fffd}b", "\u{fffd}"] {
+            assert!(readings(s).is_empty(), "{s}");
+            assert_eq!(round(s), s, "{s}");
+        }
+        assert!(!readings("\u{fffd}%40").is_empty());
+        assert!(!readings("\u{fffd}\u{ff20}").is_empty());
+    }
 
     fn last(s: &str) -> String {
         readings(s).pop().unwrap_or_else(|| s.to_owned())

@@ -22,6 +22,8 @@ pub mod detect;
 mod encoded;
 pub mod failed;
 pub mod forms;
+mod lenient_base64;
+mod names;
 pub mod plain;
 pub mod structure;
 
@@ -188,7 +190,7 @@ impl<'p> Redactor<'p> {
 /// A name or map key of a deleted item: `REDACTED` (then `REDACTED_2`, ...) when it holds
 /// PII.
 pub(crate) fn clean_name<'x>(name: &'x str, renamed: &mut usize) -> Clean<'x> {
-    if !contains_pii(name) {
+    if !names::name_holds_pii(name) {
         return Clean(Cow::Borrowed(name));
     }
     *renamed += 1;
