@@ -35,6 +35,14 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
     /// The records answered in `batchItemFailures`, by sequence number.
     pub retry: Vec<String>,
+    /// Every record of the batch, in batch order, by sequence number (null for a record
+    /// whose sequence number could not be read): what the archive holds of a stream is
+    /// known from the manifests alone (`dmd audit`). Absent in manifests written before.
+    #[serde(default)]
+    pub sequence_numbers: Vec<Option<String>>,
+    /// The shard the records came from, where the source names it (Kinesis `eventID`).
+    #[serde(default)]
+    pub shard_id: Option<String>,
 }
 
 /// A file a manifest names.
@@ -72,11 +80,19 @@ pub struct BatchIdentity {
     pub event_source_arn: Option<String>,
     /// Each record's stream position and sequence number (none when it has none).
     pub sequence_numbers: Vec<(usize, Option<String>)>,
+    /// The shard, where the source names it (see [`shard_of_event_id`]).
+    pub shard_id: Option<String>,
 }
 
 impl Default for BatchIdentity {
     fn default() -> Self {
-        BatchIdentity { digest: XxHash3_128::new(), source: None, event_source_arn: None, sequence_numbers: Vec::new() }
+        BatchIdentity {
+            digest: XxHash3_128::new(),
+            source: None,
+            event_source_arn: None,
+            sequence_numbers: Vec::new(),
+            shard_id: None,
+        }
     }
 }
 
@@ -87,6 +103,7 @@ impl std::fmt::Debug for BatchIdentity {
             .field("source", &self.source)
             .field("event_source_arn", &self.event_source_arn)
             .field("records", &self.sequence_numbers.len())
+            .field("shard_id", &self.shard_id)
             .finish()
     }
 }
@@ -110,6 +127,15 @@ impl BatchIdentity {
     }
 }
 
+/// The shard a Kinesis record's `eventID` names (`shardId-000000000000:<sequence
+/// number>`): the part before the colon, when it has the shape of a shard id.
+pub fn shard_of_event_id(event_id: &str) -> Option<&str> {
+    let (shard, _) = event_id.split_once(':')?;
+    let digits = shard.strip_prefix("shardId-")?;
+    (!digits.is_empty() && digits.len() <= 64 && digits.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+        .then_some(shard)
+}
+
 /// `<MANIFEST_PREFIX>dt=<processing date>/<batch-id>.json`
 pub fn manifest_key(manifest_prefix: &str, processed_at: i64, batch_id: &str) -> String {
     format!("{manifest_prefix}dt={}/{batch_id}.json", Date::of_millis(processed_at))
@@ -131,6 +157,8 @@ pub fn manifest_of(batch: &BatchIdentity, delivery: &Delivery, now: i64) -> Mani
         version: VERSION.to_owned(),
         files: delivery.written.iter().map(file_of).collect(),
         retry: delivery.answer.batch_item_failures.iter().map(|f| ident(&f.item_identifier)).collect(),
+        sequence_numbers: batch.sequence_numbers.iter().map(|(_, s)| s.as_deref().map(ident)).collect(),
+        shard_id: batch.shard_id.as_deref().map(ident),
     }
 }
 
@@ -255,8 +283,27 @@ mod tests {
                 sha256: String::new(),
             }],
             retry: vec!["9".into()],
+            sequence_numbers: vec![Some("7".into()), Some("8".into()), Some("9".into())],
+            shard_id: None,
         };
         assert!(m.counts_add_up());
         assert!(!Manifest { records: 4, ..m }.counts_add_up());
+    }
+
+    #[test]
+    fn a_kinesis_event_id_names_its_shard() {
+        assert_eq!(shard_of_event_id("shardId-000000000006:4959033827149025660855969"), Some("shardId-000000000006"));
+        assert_eq!(shard_of_event_id("c81e728d9d4c2f636f067f89cc14862c"), None);
+        assert_eq!(shard_of_event_id("shardId-:1"), None);
+        assert_eq!(shard_of_event_id("shardId-ana@example.org:1"), None);
+    }
+
+    #[test]
+    fn manifests_written_before_the_sequence_numbers_still_read() {
+        let old = r#"{"batch_id":"b","source":null,"event_source_arn":null,"records":0,
+            "first_sequence_number":null,"last_sequence_number":null,"written_at":"",
+            "version":"0.1.0","files":[],"retry":[]}"#;
+        let m: Manifest = serde_json::from_str(old).unwrap();
+        assert!(m.sequence_numbers.is_empty() && m.shard_id.is_none());
     }
 }

@@ -23,7 +23,7 @@ use crate::envelope::{split_event, unsupported_source, Source};
 use crate::error::{ErrorKind, EventError};
 use crate::error_file::{error_file, ErrorLine};
 use crate::group::Group;
-use crate::manifest::{write_manifest, BatchIdentity};
+use crate::manifest::{shard_of_event_id, write_manifest, BatchIdentity};
 use crate::pii::{self, Policy};
 use crate::raw_record::OnePass;
 use crate::record::{receive_parsed, receive_text, ChangeType, Rejected};
@@ -281,6 +281,9 @@ impl<'p, 'a> Builder<'p, 'a> {
         self.identity.add(text.as_bytes(), received.sequence_number.as_deref().map(str::to_owned));
         if self.identity.event_source_arn.is_none() {
             self.identity.event_source_arn = received.event_source_arn().map(str::to_owned);
+        }
+        if self.identity.shard_id.is_none() && received.source == Source::Kinesis {
+            self.identity.shard_id = received.event_id().and_then(shard_of_event_id).map(str::to_owned);
         }
         self.source.get_or_insert(received.source);
         let mut record_type = None;

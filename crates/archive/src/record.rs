@@ -103,6 +103,11 @@ impl Received<'_> {
     pub fn event_source_arn(&self) -> Option<&str> {
         self.raw.event_source_arn.as_ref().map(|t| t.as_str())
     }
+
+    /// The record's `eventID`, as received.
+    pub fn event_id(&self) -> Option<&str> {
+        self.raw.event_id.as_ref().map(|t| t.as_str())
+    }
 }
 
 /// The first step with one stream record: read its source and identifiers, and decode

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 const NOW: i64 = 1_795_000_000_000; // 2026-11-18T11:06:40Z
 const BATCH: &str = include_str!("../../../events/dynamodb-batch.json");
 const BAD: &str = include_str!("../../../events/bad-records.json");
+const KINESIS: &str = include_str!("../../../events/kinesis-bad-records.json");
 
 fn pipeline() -> Pipeline {
     Pipeline::new(Settings::default()).expect("pipeline")
@@ -160,4 +161,30 @@ fn identifiers_that_are_not_identifier_shaped_are_searched_like_item_text() {
     run(&clean, BATCH);
     let (_, m) = manifests(&clean).pop().expect("manifest");
     assert!(m.first_sequence_number.is_some_and(|s| s.bytes().all(|c| c.is_ascii_digit())));
+}
+
+/// The sequence numbers each record of a payload names, in batch order.
+fn sequence_numbers_of(payload: &str) -> Vec<Option<String>> {
+    let v: serde_json::Value = serde_json::from_str(payload).expect("json");
+    let records = v["Records"].as_array().expect("records");
+    records
+        .iter()
+        .map(|r| {
+            let n = r["dynamodb"]["SequenceNumber"].as_str().or_else(|| r["kinesis"]["sequenceNumber"].as_str());
+            n.map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn a_manifest_names_every_record_by_sequence_number_and_its_shard() {
+    for (payload, shard) in [(BATCH, None), (BAD, None), (KINESIS, Some("shardId-000000000000"))] {
+        let sink = Memory::new();
+        run(&sink, payload);
+        let (_, m) = manifests(&sink).pop().expect("manifest");
+        assert_eq!(m.sequence_numbers, sequence_numbers_of(payload));
+        assert_eq!(m.sequence_numbers.len(), m.records);
+        assert_eq!(m.shard_id.as_deref(), shard);
+        assert_eq!(m.first_sequence_number.as_ref(), m.sequence_numbers.iter().flatten().next());
+    }
 }
