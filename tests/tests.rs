@@ -11,6 +11,7 @@ mod moto;
 mod proxy;
 mod runtime_api;
 
+mod audit;
 mod bootstrap;
 mod cli;
 mod compact;

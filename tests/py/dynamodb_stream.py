@@ -80,9 +80,8 @@ DELETES = [
 ]
 
 
-def main():
-    table = sys.argv[1]
-    ddb = boto3.client("dynamodb")
+def create_table(ddb, table):
+    """Creates TABLE (pk/sk strings) with a NEW_AND_OLD_IMAGES stream; returns the stream's ARN."""
     created = ddb.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -91,7 +90,13 @@ def main():
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    stream_arn = created["TableDescription"]["LatestStreamArn"]
+    return created["TableDescription"]["LatestStreamArn"]
+
+
+def main():
+    table = sys.argv[1]
+    ddb = boto3.client("dynamodb")
+    stream_arn = create_table(ddb, table)
     for item in ITEMS:
         ddb.put_item(TableName=table, Item=item)
     for key, expr, values in UPDATES:

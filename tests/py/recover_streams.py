@@ -28,7 +28,7 @@ import sys
 import boto3
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from dynamodb_stream import DELETES, ITEMS, UPDATES  # noqa: E402
+from dynamodb_stream import DELETES, ITEMS, UPDATES, create_table  # noqa: E402
 
 
 def raw_answers(client, operation):
@@ -42,15 +42,7 @@ def raw_answers(client, operation):
 
 def dynamodb(table):
     ddb = boto3.client("dynamodb")
-    created = ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    stream_arn = created["TableDescription"]["LatestStreamArn"]
+    stream_arn = create_table(ddb, table)
     for item in ITEMS:
         ddb.put_item(TableName=table, Item=item)
     for key, expr, values in UPDATES:
@@ -122,6 +114,20 @@ def kinesis_changes():
     ]
 
 
+def lambda_kinesis_record(r, shard_id, region, stream_arn):
+    """A record of the raw GetRecords answer as the Lambda event carries it."""
+    seq = r["SequenceNumber"]
+    return {
+        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
+                    "sequenceNumber": seq, "data": r["Data"],
+                    "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"]},
+        "eventSource": "aws:kinesis", "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{seq}", "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/dmd-archiver",
+        "awsRegion": region, "eventSourceARN": stream_arn,
+    }
+
+
 def kinesis(name):
     kin = boto3.client("kinesis")
     kin.create_stream(StreamName=name, ShardCount=1)
@@ -144,16 +150,7 @@ def kinesis(name):
     records = []
     for page in pages:
         for r in page["Records"]:
-            seq = r["SequenceNumber"]
-            records.append({
-                "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": r["PartitionKey"],
-                            "sequenceNumber": seq, "data": r["Data"],
-                            "approximateArrivalTimestamp": r["ApproximateArrivalTimestamp"]},
-                "eventSource": "aws:kinesis", "eventVersion": "1.0",
-                "eventID": f"{shard['ShardId']}:{seq}", "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": "arn:aws:iam::123456789012:role/dmd-archiver",
-                "awsRegion": region, "eventSourceARN": stream_arn,
-            })
+            records.append(lambda_kinesis_record(r, shard["ShardId"], region, stream_arn))
     # The Data of the raw answer is the base64 text of the bytes put: what Lambda delivers.
     assert all(base64.b64decode(r["kinesis"]["data"]) for r in records)
     return {"stream_arn": stream_arn, "shard_id": shard["ShardId"], "records": records}

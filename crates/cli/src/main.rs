@@ -21,6 +21,7 @@ use dmd_archive::{synth, BatchResponse, Clock, Limits, Pipeline, Summary, System
 use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
+mod audit;
 mod cat;
 mod compact;
 mod recover;
@@ -99,6 +100,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    Audit(audit::Args),
     Compact(compact::Args),
     Recover(recover::Args),
     Replay(replay::Args),
@@ -179,6 +181,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("dmd: wrote {records} records in {files} file(s) to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit(args) => audit::run(args),
         Command::Compact(args) => compact::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Replay(args) => replay::run(args),

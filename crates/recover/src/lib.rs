@@ -12,6 +12,11 @@
 //! record, [`queue`] deletes a queue message only when its range was recovered in full.
 //! `dmd recover` and the `recoverer` function call [`Recoverer::recover`].
 //!
+//! The audit against the stream (section 10) reads with the same clients: [`shards`]
+//! lists a stream's shards parents first, [`shard_read`] reads one whole, [`archived`]
+//! holds what the manifests name, and [`audit`] classes every record and repairs the
+//! missing ones through the same entry (`dmd audit`).
+//!
 //! ```no_run
 //! use dmd_archive::{LocalDir, Limits, Pipeline, Settings, SystemClock};
 //! use dmd_recover::{Recoverer, Streams};
@@ -23,7 +28,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod archived;
 pub mod attribute;
+pub mod audit;
 pub mod dynamodb;
 pub mod event;
 pub mod kinesis;
@@ -33,6 +40,8 @@ pub mod range;
 pub mod recover;
 pub mod sdk_error;
 pub mod sequence;
+pub mod shard_read;
+pub mod shards;
 pub mod streams;
 
 pub use message::{BatchInfo, MessageError};
@@ -40,4 +49,5 @@ pub use queue::{Pass, Queue, QueueError, QueueMessage};
 pub use range::{RangeRead, ReadError, StreamReader};
 pub use recover::{Recoverer, Recovery};
 pub use sequence::SequenceNumber;
+pub use shards::{Shard, StreamArn};
 pub use streams::{sdk_config, Streams};

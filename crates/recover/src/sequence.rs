@@ -26,6 +26,11 @@ impl SequenceNumber {
         Ok(SequenceNumber(text.to_owned()))
     }
 
+    /// The number 0, before every sequence number.
+    pub fn zero() -> SequenceNumber {
+        SequenceNumber("0".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

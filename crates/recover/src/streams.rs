@@ -19,8 +19,8 @@ pub const MAX_ATTEMPTS: u32 = 6;
 /// DynamoDB Streams and Kinesis clients.
 #[derive(Debug, Clone)]
 pub struct Streams {
-    dynamodb: aws_sdk_dynamodbstreams::Client,
-    kinesis: aws_sdk_kinesis::Client,
+    pub(crate) dynamodb: aws_sdk_dynamodbstreams::Client,
+    pub(crate) kinesis: aws_sdk_kinesis::Client,
 }
 
 impl Streams {
@@ -37,7 +37,7 @@ impl Streams {
         Streams::new(&sdk_config().await)
     }
 
-    fn dynamodb_in(&self, region: &str) -> aws_sdk_dynamodbstreams::Client {
+    pub(crate) fn dynamodb_in(&self, region: &str) -> aws_sdk_dynamodbstreams::Client {
         if self.dynamodb.config().region().is_some_and(|r| r.as_ref() == region) {
             return self.dynamodb.clone();
         }
@@ -46,7 +46,7 @@ impl Streams {
         aws_sdk_dynamodbstreams::Client::from_conf(conf.build())
     }
 
-    fn kinesis_in(&self, region: &str) -> aws_sdk_kinesis::Client {
+    pub(crate) fn kinesis_in(&self, region: &str) -> aws_sdk_kinesis::Client {
         if self.kinesis.config().region().is_some_and(|r| r.as_ref() == region) {
             return self.kinesis.clone();
         }

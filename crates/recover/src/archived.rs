@@ -1,0 +1,156 @@
+//! What the manifests say the archive holds of one stream, for the audit (data contract,
+//! sections 6 and 10): every record a manifest names, archived (in a data or error file)
+//! or only to retry. The manifests of the window are read once, a page of keys at a
+//! time and several manifests at once, and each record is held as a 128-bit digest of
+//! its shard and sequence number (16 bytes, whatever the number's length).
+
+use std::collections::HashSet;
+
+use dmd_archive::manifest::Manifest;
+use dmd_archive::store::{ObjectStore, StoreError};
+use dmd_archive::time::Date;
+use futures::StreamExt;
+use twox_hash::XxHash3_128;
+
+/// Manifests read at once.
+const READ_AT_ONCE: usize = 16;
+
+/// The records of one stream that the manifests name.
+#[derive(Debug, Default)]
+pub struct Archived {
+    archived: HashSet<u128>,
+    retrying: HashSet<u128>,
+    /// Manifests of this stream read.
+    pub manifests: usize,
+    /// Manifests of this stream written before manifests named every record: what they
+    /// hold cannot be told, and their records may show as missing.
+    pub without_sequence_numbers: usize,
+    /// Manifests that could not be read or are not manifests, by key.
+    pub unreadable: Vec<String>,
+}
+
+/// Where a record stands in the manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Archived,
+    Retrying,
+    Not,
+}
+
+/// The digest of a record: its shard (Kinesis numbers records per shard; DynamoDB
+/// Streams' numbers are unique in the stream, and its manifests name no shard) and its
+/// sequence number without leading zeros.
+fn digest(shard: Option<&str>, sequence_number: &str) -> u128 {
+    let digits = sequence_number.trim_start_matches('0');
+    let mut h = XxHash3_128::new();
+    h.write(shard.unwrap_or("").as_bytes());
+    h.write(b":");
+    h.write(digits.as_bytes());
+    h.finish_128()
+}
+
+impl Archived {
+    /// Reads the manifests under `prefix` of processing day `since_day` and later
+    /// (all when `None`) that belong to `stream_arn` (or name no stream).
+    pub async fn load<S: ObjectStore>(
+        store: &S,
+        prefix: &str,
+        since_day: Option<i64>,
+        stream_arn: &str,
+    ) -> Result<Archived, StoreError> {
+        let mut out = Archived::default();
+        // A change is processed on its day or later; a day earlier covers a run that
+        // started just before midnight.
+        let mut after = since_day.map(|d| format!("{prefix}dt={}", Date(d - 1)));
+        loop {
+            let page = store.list(prefix, after.as_deref()).await?;
+            let keys: Vec<String> = page.objects.into_iter().map(|o| o.key).filter(|k| k.ends_with(".json")).collect();
+            let mut read =
+                futures::stream::iter(keys).map(|k| async move { (store.get(&k).await, k) }).buffered(READ_AT_ONCE);
+            while let Some((got, key)) = read.next().await {
+                match got.ok().flatten().and_then(|b| serde_json::from_slice::<Manifest>(&b).ok()) {
+                    Some(m) => out.add(&m, stream_arn),
+                    None => out.unreadable.push(key),
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds what `m` names, when it is a manifest of `stream_arn`.
+    pub fn add(&mut self, m: &Manifest, stream_arn: &str) {
+        if m.event_source_arn.as_deref().is_some_and(|a| a != stream_arn) {
+            return;
+        }
+        self.manifests += 1;
+        if m.sequence_numbers.is_empty() && m.records > 0 {
+            self.without_sequence_numbers += 1;
+            return;
+        }
+        let shard = m.shard_id.as_deref();
+        let retry: HashSet<&str> = m.retry.iter().map(String::as_str).collect();
+        for seq in m.sequence_numbers.iter().flatten() {
+            let d = digest(shard, seq);
+            if retry.contains(seq.as_str()) {
+                self.retrying.insert(d);
+            } else {
+                self.archived.insert(d);
+            }
+        }
+    }
+
+    /// Where the record `sequence_number` of `shard` (none for DynamoDB Streams) stands.
+    pub fn named(&self, shard: Option<&str>, sequence_number: &str) -> Named {
+        let d = digest(shard, sequence_number);
+        if self.archived.contains(&d) {
+            Named::Archived
+        } else if self.retrying.contains(&d) {
+            Named::Retrying
+        } else {
+            Named::Not
+        }
+    }
+
+    /// Records named.
+    pub fn len(&self) -> usize {
+        self.archived.len() + self.retrying.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(arn: &str, shard: Option<&str>, seqs: &[&str], retry: &[&str]) -> Manifest {
+        serde_json::from_value(serde_json::json!({
+            "batch_id": "b", "source": "aws:kinesis", "event_source_arn": arn, "records": seqs.len(),
+            "first_sequence_number": null, "last_sequence_number": null, "written_at": "", "version": "0",
+            "files": [], "retry": retry, "sequence_numbers": seqs, "shard_id": shard,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn records_are_archived_retrying_or_not_named_per_shard() {
+        let mut a = Archived::default();
+        a.add(&manifest("s", Some("shardId-1"), &["1", "2", "3"], &["3"]), "s");
+        a.add(&manifest("other", Some("shardId-1"), &["4"], &[]), "s");
+        assert_eq!(a.named(Some("shardId-1"), "2"), Named::Archived);
+        assert_eq!(a.named(Some("shardId-1"), "0002"), Named::Archived);
+        assert_eq!(a.named(Some("shardId-1"), "3"), Named::Retrying);
+        assert_eq!(a.named(Some("shardId-2"), "2"), Named::Not, "another shard's number 2");
+        assert_eq!(a.named(Some("shardId-1"), "4"), Named::Not, "another stream's manifest");
+        // A retried record archived by a later batch is archived.
+        a.add(&manifest("s", Some("shardId-1"), &["3"], &[]), "s");
+        assert_eq!(a.named(Some("shardId-1"), "3"), Named::Archived);
+        assert_eq!(a.manifests, 2);
+    }
+}
