@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 
 use crate::moto;
+use crate::proxy::{Fault, Proxy, Rule};
 use crate::util::{self, dmd, json_lines, python};
 
 /// Data files written uncompressed, so that every byte can be searched.
@@ -211,4 +212,42 @@ fn bad_arguments_exit_2_with_nothing_read() {
     let out = dmd(&["audit", "--stream", "arn:aws:s3:::bucket", "--out", "nowhere"], &ENV);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither a DynamoDB stream ARN nor a Kinesis stream ARN"));
+}
+
+#[test]
+fn throttled_reads_mid_shard_are_retried_and_the_answer_is_the_same() {
+    let stream = helper("kinesis", &moto::unique_bucket("audit"), 1200);
+    let arn = stream["stream_arn"].as_str().expect("arn");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("archive");
+    let mut batches: Vec<Vec<Value>> = Vec::new();
+    for s in stream["shards"].as_array().expect("shards") {
+        batches.extend(s["records"].as_array().expect("records").chunks(BATCH).map(<[Value]>::to_vec));
+    }
+    let hole = batches.remove(2);
+    archive(&dir, &tmp.path().join("events"), &batches);
+    let (plain, plain_lines, summary) = audit(&dir, arn, &["--settle", "0"]);
+    assert_eq!(plain.status.code(), Some(1), "{summary}");
+
+    // Throttled once reading has begun: the second and third GetRecords of the run, and
+    // the first ListShards.
+    let proxy = Proxy::start(
+        moto::moto_addr(),
+        vec![
+            Rule::throttle("Kinesis_20131202.GetRecords", "ProvisionedThroughputExceededException", 1, 2),
+            Rule::throttle("Kinesis_20131202.ListShards", "LimitExceededException", 0, 1),
+        ],
+    );
+    let endpoint = proxy.endpoint();
+    let out_dir = dir.display().to_string();
+    let args = ["audit", "--stream", arn, "--out", out_dir.as_str(), "--interval", "0", "--settle", "0"];
+    let throttled = dmd(&args, &[("AVRO_CODEC", "null"), ("AWS_ENDPOINT_URL", endpoint.as_str())]);
+    let faults: Vec<Fault> = proxy.seen().into_iter().filter_map(|s| s.fault).collect();
+    assert_eq!(faults.len(), 3, "each throttle was answered: {faults:?}");
+    assert_eq!(throttled.status.code(), Some(1), "{}", String::from_utf8_lossy(&throttled.stderr));
+    let lines = json_lines(&throttled.stdout);
+    assert_eq!(missing_numbers(&lines), missing_numbers(&plain_lines));
+    assert_eq!(missing_numbers(&lines), hole.iter().map(seq).collect::<BTreeSet<_>>());
+    let counts = |l: &Value| ["records", "archived", "retrying", "unsettled", "missing"].map(|k| l[k].clone());
+    assert_eq!(counts(lines.last().expect("summary")), counts(&summary), "the same answer");
 }

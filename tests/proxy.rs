@@ -27,27 +27,44 @@ pub enum Fault {
     Stall(Duration),
     /// `403 Forbidden`, code `AccessDenied`.
     AccessDenied,
+    /// `400 Bad Request` in the JSON protocol of DynamoDB Streams and Kinesis, with this
+    /// error code (`ProvisionedThroughputExceededException`, `LimitExceededException`).
+    Throttle(&'static str),
 }
 
-/// A fault for requests whose path contains `path_contains`, for the first `times`
-/// matching requests (`None`: all of them).
+/// A fault for requests whose path (or `X-Amz-Target`, for the JSON protocols) contains
+/// `path_contains`: after the first `skip` matching requests, for the next `times`
+/// (`None`: all of them).
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub method: &'static str,
     pub path_contains: String,
     pub fault: Fault,
+    pub skip: usize,
     pub times: Option<usize>,
 }
 
 impl Rule {
     /// `fault` on every PUT of a key containing `key_part`.
     pub fn always(key_part: &str, fault: Fault) -> Rule {
-        Rule { method: "PUT", path_contains: key_part.to_owned(), fault, times: None }
+        Rule { method: "PUT", path_contains: key_part.to_owned(), fault, skip: 0, times: None }
     }
 
     /// `fault` on the first `n` PUTs of a key containing `key_part`.
     pub fn first(n: usize, key_part: &str, fault: Fault) -> Rule {
-        Rule { method: "PUT", path_contains: key_part.to_owned(), fault, times: Some(n) }
+        Rule { method: "PUT", path_contains: key_part.to_owned(), fault, skip: 0, times: Some(n) }
+    }
+
+    /// `code` on `times` calls of the JSON operation `target` (`Kinesis_20131202.GetRecords`),
+    /// after the first `skip` of them.
+    pub fn throttle(target: &str, code: &'static str, skip: usize, times: usize) -> Rule {
+        Rule {
+            method: "POST",
+            path_contains: target.to_owned(),
+            fault: Fault::Throttle(code),
+            skip,
+            times: Some(times),
+        }
     }
 }
 
@@ -145,6 +162,8 @@ struct Request {
     head: Vec<u8>,
     method: String,
     path: String,
+    /// `X-Amz-Target`, for the JSON protocols.
+    target: String,
     body: Vec<u8>,
 }
 
@@ -169,11 +188,15 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<Request>> 
     let target = first.next().unwrap_or_default();
     let path = percent_decode(target.split('?').next().unwrap_or_default());
     let mut length = 0usize;
+    let mut target = String::new();
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
             let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
             if name == "content-length" {
                 length = value.parse().unwrap_or(0);
+            }
+            if name == "x-amz-target" {
+                value.clone_into(&mut target);
             }
             if name == "transfer-encoding" {
                 panic!("the proxy does not handle Transfer-Encoding ({value}); the S3 client sent it for {path}");
@@ -189,7 +212,7 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<Request>> 
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Ok(Some(Request { head, method, path, body }))
+    Ok(Some(Request { head, method, path, target, body }))
 }
 
 async fn handle(mut conn: TcpStream, upstream: SocketAddr, state: Arc<Mutex<State>>) -> std::io::Result<()> {
@@ -198,13 +221,14 @@ async fn handle(mut conn: TcpStream, upstream: SocketAddr, state: Arc<Mutex<Stat
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
         let mut fault = None;
         for (rule, count) in st.rules.iter_mut() {
-            if rule.method == req.method
-                && req.path.contains(&rule.path_contains)
-                && rule.times.is_none_or(|t| *count < t)
-            {
+            let matches = req.path.contains(&rule.path_contains) || req.target.contains(&rule.path_contains);
+            if rule.method == req.method && matches {
                 *count += 1;
-                fault = Some(rule.fault);
-                break;
+                let n = *count;
+                if n > rule.skip && rule.times.is_none_or(|t| n - rule.skip <= t) {
+                    fault = Some(rule.fault);
+                    break;
+                }
             }
         }
         st.seen.push(Seen { method: req.method.clone(), path: req.path.clone(), fault });
@@ -220,6 +244,7 @@ async fn handle(mut conn: TcpStream, upstream: SocketAddr, state: Arc<Mutex<Stat
             error_response(conn, "503 Slow Down", "SlowDown", "Please reduce your request rate.").await
         }
         Some(Fault::AccessDenied) => error_response(conn, "403 Forbidden", "AccessDenied", "Access Denied").await,
+        Some(Fault::Throttle(code)) => json_error(conn, code).await,
         Some(Fault::Reset) => {
             conn.set_zero_linger()?;
             drop(conn);
@@ -238,6 +263,18 @@ async fn error_response(mut conn: TcpStream, status: &str, code: &str, message: 
     );
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nx-amz-request-id: PROXY0001\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await?;
+    conn.write_all(body.as_bytes()).await?;
+    conn.shutdown().await
+}
+
+/// A `400` of the JSON protocols (DynamoDB Streams, Kinesis) with the error `code`.
+async fn json_error(mut conn: TcpStream, code: &str) -> std::io::Result<()> {
+    let body = format!("{{\"__type\":\"{code}\",\"message\":\"Rate exceeded for shard\"}}");
+    let head = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {code}\r\nx-amzn-RequestId: PROXY0001\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes()).await?;

@@ -94,6 +94,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
+/// The summary line: marked as such, and as the audit before a repair.
+#[derive(serde::Serialize)]
+struct SummaryLine<'a> {
+    summary: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before_repair: Option<bool>,
+    #[serde(flatten)]
+    counts: &'a dmd_recover::audit::Summary,
+}
+
 /// The shard lines and the summary (the first audit of a repair marks its summary
 /// `"before_repair"`).
 fn print(report: &Audit, before_repair: bool) -> Result<()> {
@@ -105,11 +115,7 @@ fn print(report: &Audit, before_repair: bool) -> Result<()> {
         serde_json::to_writer(&mut out, line)?;
         writeln!(out)?;
     }
-    let mut summary = serde_json::to_value(&report.summary)?;
-    summary["summary"] = serde_json::Value::Bool(true);
-    if before_repair {
-        summary["before_repair"] = serde_json::Value::Bool(true);
-    }
+    let summary = SummaryLine { summary: true, before_repair: before_repair.then_some(true), counts: &report.summary };
     serde_json::to_writer(&mut out, &summary)?;
     writeln!(out)?;
     out.flush()?;
