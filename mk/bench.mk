@@ -30,3 +30,9 @@ bench-files: ## Records per Avro file by batch size and batching window -> docs/
 bench-compact: venv ## Compact a day of 1,000,000 records; one partition's query over Avro vs Parquet (DuckDB) -> docs/performance.md.
 	$(CARGO) build --bin dmd
 	DMD_BIN= DMD_PYTHON=$(abspath $(PY)) bench/compact_bench.sh $(BENCH_WORK)/compact docs/performance.md
+
+# The figures of docs/performance.md, "Auditing against the stream", come from this run.
+.PHONY: bench-audit
+bench-audit: venv ## dmd audit of 100,000 changes over 4 Kinesis shards on moto: time and peak memory.
+	$(CARGO) build --release --bin dmd
+	DMD_BIN=$(TARGET_DIR)/release/dmd tests/with-servers.sh $(PY) bench/audit_time.py 100000 4
