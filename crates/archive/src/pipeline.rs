@@ -216,6 +216,13 @@ impl Pipeline {
     }
 }
 
+/// The shard a Kinesis record's text names in its `eventID`, read leniently (the record
+/// failed to parse).
+fn shard_of_text(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    v.get("eventID").and_then(serde_json::Value::as_str).and_then(shard_of_event_id).map(str::to_owned)
+}
+
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).into()
@@ -274,6 +281,10 @@ impl<'p, 'a> Builder<'p, 'a> {
             Ok(r) => r,
             Err(rejected) => {
                 self.identity.add(text.as_bytes(), rejected.sequence_number.clone());
+                if self.identity.shard_id.is_none() && rejected.source == Some(Source::Kinesis) {
+                    // A batch of rejected records still names its shard.
+                    self.identity.shard_id = shard_of_text(text);
+                }
                 self.failures.push((i, rejected, digest()));
                 return;
             }

@@ -188,3 +188,17 @@ fn a_manifest_names_every_record_by_sequence_number_and_its_shard() {
         assert_eq!(m.first_sequence_number.as_ref(), m.sequence_numbers.iter().flatten().next());
     }
 }
+
+#[test]
+fn a_kinesis_batch_of_rejected_records_still_names_its_shard() {
+    let mut v: serde_json::Value = serde_json::from_str(KINESIS).expect("json");
+    for r in v["Records"].as_array_mut().expect("records") {
+        r["kinesis"]["data"] = "%%% not base64 %%%".into();
+    }
+    let sink = Memory::new();
+    let outcome = run(&sink, &v.to_string());
+    assert_eq!(outcome.summary.archived_records(), 0, "every record rejected");
+    let (_, m) = manifests(&sink).pop().expect("manifest");
+    assert_eq!(m.shard_id.as_deref(), Some("shardId-000000000000"));
+    assert_eq!(m.sequence_numbers, sequence_numbers_of(&v.to_string()));
+}

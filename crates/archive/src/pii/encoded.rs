@@ -72,30 +72,73 @@ fn decodes_to_pii(run: &[u8], depth: usize) -> bool {
     false
 }
 
-/// Whether UTF-8 `bytes` hold a multi-byte character that may stand for a digit or an
-/// `@`: superscript digits, the digits of the scripts below U+0800 that are not Latin, or
-/// any valid sequence of a lead byte whose block holds digits or their compatibility forms
-/// (U+0800 to U+3FFF, U+A000 to U+AFFF, U+F000 to U+FFFF, the supplementary planes).
-fn may_encode_digit(bytes: &[u8]) -> bool {
-    let cont = |i: usize| bytes.get(i).is_some_and(|&b| (0x80..0xc0).contains(&b));
-    let leads = bytes.iter().enumerate().filter(|(_, &b)| CLASS[usize::from(b)] & LEAD != 0).map(|(i, _)| i);
-    leads.into_iter().any(|i| match (bytes[i], bytes.get(i + 1).copied().unwrap_or(0)) {
-        (0xc2, 0xb2 | 0xb3 | 0xb9) | (0xd9, 0xa0..=0xa9) | (0xdb, 0xb0..=0xb9) | (0xdf, 0x80..=0x89) => true,
-        (0xe0 | 0xe1 | 0xe2 | 0xe3 | 0xea | 0xef, _) => cont(i + 1) && cont(i + 2),
-        (0xf0, _) => cont(i + 1) && cont(i + 2) && cont(i + 3),
-        _ => false,
-    })
-}
+/// The UTF-8 bytes that start a character that may stand for a digit, an `@` or an
+/// escape (whose NFKC form holds one, or a digit of another script), by class: the lead
+/// bytes of such 2-byte characters (each its own bit: `C2`, `D9`, `DB`, `DF`), of the
+/// 3-byte ones (`E0` to `E3`, `EA`, `EF`: U+0800 to U+3FFF, U+A000 to U+AFFF, U+F000
+/// to U+FFFF) and of the 4-byte ones (`F0`: the supplementary planes), and the
+/// continuation bytes. The test `leads_cover_every_character_that_may_stand_for_a_digit`
+/// checks the blocks against NFKC.
+const UTF8: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[0xc2] = 1;
+    t[0xd9] = 2;
+    t[0xdb] = 4;
+    t[0xdf] = 8;
+    let mut c = 0usize;
+    while c < 256 {
+        if matches!(c, 0xe0..=0xe3 | 0xea | 0xef) {
+            t[c] |= LEAD3;
+        }
+        if c == 0xf0 {
+            t[c] |= LEAD4;
+        }
+        if matches!(c, 0x80..=0xbf) {
+            t[c] |= CONT;
+        }
+        c += 1;
+    }
+    t
+};
+const LEAD3: u8 = 16;
+const LEAD4: u8 = 32;
+const CONT: u8 = 64;
+
+/// The second bytes of the 2-byte characters of [`UTF8`], by the bit of their lead byte:
+/// `C2` B2 B3 B9 BC to BE (superscripts, fractions), `D9` A0 to A9 and `DB` B0 to B9
+/// (Arabic-Indic digits), `DF` 80 to 89 (NKo digits).
+const SECOND: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let mut bits = 0;
+        if matches!(c, 0xb2 | 0xb3 | 0xb9 | 0xbc..=0xbe) {
+            bits |= 1;
+        }
+        if matches!(c, 0xa0..=0xa9) {
+            bits |= 2;
+        }
+        if matches!(c, 0xb0..=0xb9) {
+            bits |= 4;
+        }
+        if matches!(c, 0x80..=0x89) {
+            bits |= 8;
+        }
+        t[c] = bits;
+        c += 1;
+    }
+    t
+};
 
 /// Shortest UTF-16 text that can hold PII: `a@b.co` is 12 bytes.
 const MIN_UTF16: usize = 12;
 
 /// What one pass over decoded bytes tells of their readings.
 struct Scan {
-    /// Their ASCII alone may hold PII (an `@`, seven digits, an escape, a base64 run).
+    /// Their ASCII alone may hold PII (an `@`, seven digits with nothing between them
+    /// that a phone number could not have, an escape, a base64 run).
     ascii: bool,
-    /// A lead byte of a character that may stand for a digit or an `@`, followed by a
-    /// continuation byte.
+    /// A whole UTF-8 character that may stand for a digit, an `@` or an escape.
     lead: bool,
     /// By position parity: the high bytes of UTF-16 units there may make PII.
     utf16: [bool; 2],
@@ -103,13 +146,13 @@ struct Scan {
 
 const DIGIT: u8 = 1;
 const B64: u8 = 2;
-const LEAD: u8 = 4;
+/// An ASCII byte that ends a run of digits that could be a phone number: not a digit, a
+/// control, a space or one of `) . - (`.
+const BREAK: u8 = 4;
 const HIGH: u8 = 8;
 const ASCII_HIGH: u8 = 16;
 const AT: u8 = 32;
 const ESCAPE: u8 = 64;
-/// A continuation byte of UTF-8 (`80` to `BF`).
-const CONT: u8 = 128;
 
 /// The class bits of each byte value.
 const CLASS: [u8; 256] = {
@@ -121,11 +164,11 @@ const CLASS: [u8; 256] = {
         if b.is_ascii_digit() {
             bits |= DIGIT;
         }
+        if b.is_ascii_graphic() && !b.is_ascii_digit() && !matches!(b, b')' | b'.' | b'-' | b'(') {
+            bits |= BREAK;
+        }
         if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
             bits |= B64;
-        }
-        if matches!(b, 0xc2 | 0xd9 | 0xdb | 0xdf | 0xe0..=0xe3 | 0xea | 0xef | 0xf0) {
-            bits |= LEAD;
         }
         if DIGIT_HIGH[c] {
             bits |= HIGH;
@@ -139,9 +182,6 @@ const CLASS: [u8; 256] = {
         if matches!(b, b'\\' | b'%' | b'&') {
             bits |= ESCAPE;
         }
-        if matches!(b, 0x80..=0xbf) {
-            bits |= CONT;
-        }
         t[c] = bits;
         c += 1;
     }
@@ -153,24 +193,36 @@ const CLASS: [u8; 256] = {
 struct Gathered {
     /// Every class bit seen.
     any: u8,
-    digits: u32,
+    /// The current and the longest run of digits with nothing but what may read as a
+    /// phone number's separators (or as nothing) between them.
+    chain: u32,
+    longest_chain: u32,
     /// The current and the longest run of base64 characters.
     run: u32,
     longest: u32,
-    /// `LEAD` when a lead byte was followed by a continuation byte.
-    lead_cont: u8,
-    previous: u8,
+    /// Not zero when a whole character of [`UTF8`] was seen.
+    lead: u8,
+    /// The [`UTF8`] classes of the last three bytes, the last one first.
+    before: [u8; 3],
 }
 
 impl Gathered {
     #[inline(always)]
-    fn add(&mut self, class: u8) {
+    fn add(&mut self, byte: u8) {
+        let class = CLASS[usize::from(byte)];
         self.any |= class;
-        self.digits += u32::from(class & DIGIT);
+        self.chain = (self.chain + u32::from(class & DIGIT)) * u32::from(class & BREAK == 0);
+        self.longest_chain = self.longest_chain.max(self.chain);
         self.run = (self.run + 1) * u32::from((class & B64) >> 1);
         self.longest = self.longest.max(self.run);
-        self.lead_cont |= self.previous & LEAD & ((class & CONT) >> 5);
-        self.previous = class;
+        let utf8 = UTF8[usize::from(byte)];
+        let [b1, b2, b3] = self.before;
+        let cont = |u: u8| (u & CONT) >> 6;
+        let two = b1 & 0x0f & SECOND[usize::from(byte)];
+        let three = ((b2 & LEAD3) >> 4) & cont(b1) & cont(utf8);
+        let four = ((b3 & LEAD4) >> 5) & cont(b2) & cont(b1) & cont(utf8);
+        self.lead |= two | three | four;
+        self.before = [utf8, b1, b2];
     }
 }
 
@@ -184,8 +236,8 @@ fn scan(bytes: &[u8]) -> Scan {
     let last = pairs.remainder().first().copied();
     for pair in pairs {
         let (even, odd) = (CLASS[usize::from(pair[0])], CLASS[usize::from(pair[1])]);
-        g.add(even);
-        g.add(odd);
+        g.add(pair[0]);
+        g.add(pair[1]);
         ascii_high[0] += u32::from((even & ASCII_HIGH) >> 4);
         ascii_high[1] += u32::from((odd & ASCII_HIGH) >> 4);
         digit_high[0] += u32::from((even & HIGH) >> 3);
@@ -193,14 +245,14 @@ fn scan(bytes: &[u8]) -> Scan {
     }
     if let Some(b) = last {
         let class = CLASS[usize::from(b)];
-        g.add(class);
+        g.add(b);
         ascii_high[0] += u32::from((class & ASCII_HIGH) >> 4);
         digit_high[0] += u32::from((class & HIGH) >> 3);
     }
     let escaped = g.any & ESCAPE != 0 && bytes.windows(2).any(|w| escape_starts(w[0], w[1]));
     Scan {
-        ascii: g.any & AT != 0 || escaped || g.digits >= 7 || g.longest >= MIN_ENCODED as u32,
-        lead: g.lead_cont != 0,
+        ascii: g.any & AT != 0 || escaped || g.longest_chain >= 7 || g.longest >= MIN_ENCODED as u32,
+        lead: g.lead != 0,
         utf16: [0, 1].map(|p| ascii_high[p] >= 2 || digit_high[p] >= 7),
     }
 }
@@ -221,7 +273,6 @@ pub(super) fn bytes_hold_pii(bytes: &[u8], depth: usize) -> bool {
     let scan = scan(bytes);
     let utf8_may_hold = scan.ascii
         || (scan.lead
-            && may_encode_digit(bytes)
             && may_hold(
                 bytes.utf8_chunks().flat_map(|c| c.valid().chars().chain(c.invalid().first().map(|_| '\u{fffd}'))),
             ));
@@ -273,50 +324,102 @@ const DIGIT_HIGH: [bool; 256] = {
     t
 };
 
-/// False when a reading cannot hold PII in any form: no `@` or character that stands
-/// for one, fewer than 7 characters that are or may stand for digits, no escape (a
-/// backslash, `%` or `&` followed by what an escape or reference starts with) and no run
-/// of base64 text long enough to hide more.
+/// False when a reading cannot hold PII in any form: each character read as the
+/// readings fold it ([`fold_char`](super::forms::fold_char): compatibility forms, digits
+/// of every script, separators, invisible characters), there is no `@`, fewer than 7
+/// digits, no escape (a backslash, `%` or `&` followed by what an escape or reference
+/// starts with) and no run of base64 text long enough to hide more.
 fn may_hold(text: impl Iterator<Item = char>) -> bool {
     let mut digits = 0;
     let mut b64_run = 0;
     let mut escape: Option<char> = None;
-    for c in text {
+    let found = std::cell::Cell::new(false);
+    let mut look = |c: char| {
         let escaped = match escape.take() {
             Some('\\') => matches!(c, 'u' | '"' | '\\' | '/' | 'n' | 't' | 'r' | 'b' | 'f'),
             Some('%') => c.is_ascii_hexdigit(),
             Some('&') => c == '#' || c.is_ascii_alphabetic(),
             _ => false,
         };
-        if escaped {
-            return true;
-        }
         match c {
-            '@' | '\u{ff20}' | '\u{fe6b}' => return true,
+            '@' => found.set(true),
             '\\' | '%' | '&' => escape = Some(c),
             '0'..='9' => digits += 1,
-            c if !c.is_ascii() && c != '\u{fffd}' && digit_like(c) => digits += 1,
             _ => {}
         }
-        if digits >= 7 {
-            return true;
-        }
         b64_run = if c.is_ascii() && is_b64(c as u8) { b64_run + 1 } else { 0 };
-        if b64_run >= MIN_ENCODED {
+        if escaped || digits >= 7 || b64_run >= MIN_ENCODED {
+            found.set(true);
+        }
+    };
+    for c in text {
+        super::forms::fold_char(c, &mut look);
+        if found.get() {
             return true;
         }
     }
     false
 }
 
-/// Whether `c` is or may stand for a digit: an ASCII digit, a decimal digit of another
-/// script, or a compatibility form of one (superscripts, subscripts, circled, full-width,
-/// mathematical and enclosed digits).
-fn digit_like(c: char) -> bool {
-    let cp = u32::from(c);
-    if cp < 0x80 {
-        return c.is_ascii_digit();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every character that a reading folds into a digit, an `@` or an escape is a whole
+    /// character of [`UTF8`]: its UTF-8 bytes alone set `lead`.
+    #[test]
+    fn leads_cover_every_character_that_may_stand_for_a_digit() {
+        let mut checked = 0;
+        for c in ('\u{80}'..=char::MAX).filter(|c| *c != '\u{fffd}') {
+            let mut special = false;
+            super::super::forms::fold_char(c, &mut |f| special |= f.is_ascii_digit() || "@\\%&".contains(f));
+            if special {
+                checked += 1;
+                let mut buf = [0u8; 4];
+                assert!(scan(c.encode_utf8(&mut buf).as_bytes()).lead, "U+{:04X}", u32::from(c));
+            }
+        }
+        assert!(checked > 800, "{checked} characters");
     }
-    matches!(cp, 0xb2 | 0xb3 | 0xb9 | 0x2070..=0x2089 | 0x2460..=0x24ff | 0x2776..=0x2793 | 0x3251..=0x32bf | 0x1d7ce..=0x1d7ff | 0x1f100..=0x1f10c)
-        || super::forms::is_decimal_digit(c)
+
+    /// `may_hold` sees what the readings fold: full-width escapes and digits, fractions.
+    #[test]
+    fn folded_forms_may_hold_pii() {
+        for s in [
+            "ana％４０ex.org",
+            "ana＆＃６４；ex.org",
+            "ana﹪40ex.org",
+            "ana＼u0040ex.org",
+            "555010¼",
+            "55501㏴",
+            "555010⅐",
+        ] {
+            assert!(may_hold(s.chars()), "{s}");
+        }
+        assert!(!may_hold("plain words, 12 and 34".chars()));
+    }
+
+    /// Seven digits make a phone number across separators, controls and any non-ASCII
+    /// byte (which may read as a separator or as nothing), not across a letter.
+    #[test]
+    fn a_chain_of_digits_is_broken_only_by_what_no_phone_number_has() {
+        for s in ["555 010 4477", "(555)010-4477", "5\t5\u{a0}5\u{2013}0\u{200b}1\u{301}0\u{ff0d}4", "5.5.5.0.1.0.4"] {
+            assert!(scan(s.as_bytes()).ascii, "{s:?}");
+        }
+        assert!(!scan(b"5;5;5;5;5;5;5;5").ascii);
+        assert!(!scan(b"555x 0104").ascii);
+    }
+
+    /// The same forms inside base64, of UTF-8 and of UTF-16LE, are found.
+    #[test]
+    fn folded_forms_are_found_in_base64() {
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        for s in ["ana％４０ex.org", "ana＆＃６４；ex.org", "ana﹪40ex.org", "ana＼u0040ex.org", "555010¼", "555010⅐"]
+        {
+            let utf16: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            assert!(super::super::contains_pii(&b64(s.as_bytes())), "{s} as UTF-8");
+            assert!(super::super::contains_pii(&b64(&utf16)), "{s} as UTF-16LE");
+        }
+    }
 }

@@ -231,18 +231,40 @@ fn fold(s: &str) -> String {
     let normalized: String =
         if s.is_ascii() || is_nfkc_quick(s.chars()) == IsNormalized::Yes { s.to_owned() } else { s.nfkc().collect() };
     let mut out = String::with_capacity(normalized.len());
-    for c in normalized.chars() {
-        if let Some(d) = decimal_digit(c) {
-            out.push(d);
-        } else if c.is_whitespace() || c.is_control() {
-            out.push(' ');
-        } else if is_dash(c) {
-            out.push('-');
-        } else if !is_invisible(c) {
-            out.push(c);
-        }
-    }
+    normalized.chars().for_each(|c| fold_normalized(c, &mut |f| out.push(f)));
     out
+}
+
+/// What [`fold`] makes of one character after NFKC: a digit of any script as the ASCII
+/// digit, a space or control as a space, a dash as `-`, nothing for an invisible one.
+fn fold_normalized(c: char, push: &mut impl FnMut(char)) {
+    if let Some(d) = decimal_digit(c) {
+        push(d);
+    } else if c.is_whitespace() || c.is_control() {
+        push(' ');
+    } else if is_dash(c) {
+        push('-');
+    } else if !is_invisible(c) {
+        push(c);
+    }
+}
+
+/// One character as [`fold`] reads it, NFKC included, for the checks that must see what
+/// a reading would hold without building it. Folding each character alone yields every
+/// ASCII character that folding the text would (composing characters, which NFKC does
+/// across them, yields none), and no fewer characters between them.
+pub(super) fn fold_char(c: char, push: &mut impl FnMut(char)) {
+    // The common cases first, as `fold_normalized` reads them: ASCII (a control or a
+    // space is a space) and U+FFFD (itself).
+    if c.is_ascii() {
+        push(if c.is_ascii_control() || c == ' ' { ' ' } else { c });
+    } else if c == '\u{fffd}' {
+        push(c);
+    } else if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        fold_normalized(c, push);
+    } else {
+        std::iter::once(c).nfkc().for_each(|n| fold_normalized(n, push));
+    }
 }
 
 /// The code points of the digit zero of each script whose decimal digits are ten
@@ -263,11 +285,6 @@ fn decimal_digit(c: char) -> Option<char> {
     let zero = ZEROS.get(ZEROS.partition_point(|&z| z <= cp).checked_sub(1)?)?;
     let d = cp - zero;
     (d < 10).then(|| char::from(b'0' + u8::try_from(d).unwrap_or(0)))
-}
-
-/// Whether `c` is a decimal digit of a script other than ASCII that NFKC leaves alone.
-pub(super) fn is_decimal_digit(c: char) -> bool {
-    decimal_digit(c).is_some()
 }
 
 fn is_dash(c: char) -> bool {
@@ -320,6 +337,18 @@ fn is_invisible(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_char_reads_each_character_as_fold_does() {
+        let all = (0u32..0x3_0000).filter_map(char::from_u32);
+        for c in all {
+            let (mut one, mut text) = (String::new(), String::new());
+            fold_char(c, &mut |f| one.push(f));
+            std::iter::once(c).nfkc().for_each(|n| fold_normalized(n, &mut |f| text.push(f)));
+            assert_eq!(one, text, "U+{:04X}", u32::from(c));
+            assert_eq!(fold(&c.to_string()), text, "U+{:04X}", u32::from(c));
+        }
+    }
 
     #[test]
     fn replacement_characters_alone_are_their_own_reading() {

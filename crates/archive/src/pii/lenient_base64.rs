@@ -53,33 +53,6 @@ mod tests {
 
     use super::*;
 
-    /// A decimal number decodes, at any alignment, to groups of three bytes (a tail to
-    /// one or two) from the decoding of four digits. No such byte is one that an `@`
-    /// (`40`), an escape (`\\ % &`) or a UTF-16 unit of ASCII or of a full-width or small
-    /// form (`00`, `FE`, `FF`) needs, and `EF`, which starts the UTF-8 of the full-width
-    /// and small forms of `@ \\ % &` (`EF BC ..`, `EF B9 ..`), only ever starts a group,
-    /// whose second byte is never `BC` or `B9`.
-    #[test]
-    fn decimal_numbers_decode_to_no_form_of_an_at_sign() {
-        let mut at = [[false; 256]; 3];
-        let mut out = [0u8; 6];
-        for n in 0..10_000u32 {
-            let group = format!("{n:04}");
-            for len in [2, 3, 4] {
-                let k = decode_into(&group.as_bytes()[..len], &mut out);
-                (0..k).for_each(|i| at[i][usize::from(out[i])] = true);
-            }
-        }
-        let anywhere = |b: u8| at.iter().any(|p| p[usize::from(b)]);
-        for b in [0x00u8, 0x25, 0x26, 0x40, 0x5c, 0xfe, 0xff] {
-            assert!(!anywhere(b), "a decimal number decodes to {b:#04x}");
-        }
-        assert!(at[0][0xef] && !at[1][0xef] && !at[2][0xef], "EF only starts a group");
-        assert!(!at[1][0xbc] && !at[1][0xb9], "nor is it followed by BC or B9");
-        // 10 first bytes, 30 second, 40 third: the check saw every byte it claims to cover.
-        assert_eq!(at.map(|p| p.iter().filter(|&&s| s).count()), [10, 30, 40]);
-    }
-
     /// The decoder matches a lenient standard decoder at every length and in both alphabets.
     #[test]
     fn decode_into_matches_a_lenient_decoder() {

@@ -120,16 +120,8 @@ pub fn envelope_identifier(s: &str) -> Clean<'_> {
 
 /// Whether an identifier from the envelope may be kept as it is: it has the shape of an
 /// identifier or a time (letters, digits, `:_-./`, no spaces; its digits stay) and holds
-/// no e-mail address or encoded PII; any other value is searched like item text. A
-/// decimal number (the shape of every sequence number) is kept without the base64
-/// search: its decodings at every alignment hold no `@`, no form of one and no escape
-/// (the test `decimal_numbers_decode_to_no_form_of_an_at_sign` checks every group of
-/// four digits), and its digits stay as every identifier's do.
+/// no e-mail address or encoded PII; any other value is searched like item text.
 pub fn identifier_ok(s: &str) -> bool {
-    // A decimal number (a sequence number, a time) is no text: see `decimal_numbers`.
-    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-        return true;
-    }
     let identifier = s.bytes().all(|c| c.is_ascii_alphanumeric() || b":_-./".contains(&c));
     if identifier {
         !detect::contains_email(s) && !detect::contains_encoded(s)
