@@ -171,6 +171,7 @@ fn an_audit_names_exactly_the_holes_of_a_split_kinesis_stream_and_a_repair_fills
     assert!(first["event_name"].is_string() && first["event_time"].is_string(), "{first}");
     assert_only_keys("dmd audit", &out);
     assert!(util::files_under(&dir).iter().any(|k| k.starts_with("errors/")), "the bad record went to errors/");
+    assert!(shard_lines.iter().all(|l| l["end"] == "caught_up" || l["end"] == "closed"), "{shard_lines:?}");
 
     let (out, lines, summary) = audit(&dir, arn, &["--settle", "0", "--repair"]);
     assert!(out.status.success(), "the repair fills the holes: {summary}");
@@ -201,6 +202,13 @@ fn a_dynamodb_stream_audit_finds_an_undelivered_batch_and_repairs_it() {
     assert_eq!(missing_numbers(&lines), batches[2].iter().map(seq).collect::<BTreeSet<_>>());
     assert_eq!(summary["archived"], 500);
     assert_only_keys("dmd audit", &out);
+    // A window that starts before the stream's records sees the same; one that starts
+    // after them sees none.
+    let (_, since_lines, _) = audit(&dir, arn, &["--settle", "0", "--since", "2000-01-01T00:00:00Z"]);
+    assert_eq!(missing_numbers(&since_lines), missing_numbers(&lines));
+    let (out, _, summary) = audit(&dir, arn, &["--settle", "0", "--since", "2099-01-01T00:00:00Z"]);
+    assert!(out.status.success() && summary["records"] == 0, "{summary}");
+    assert!(lines.iter().filter(|l| l.get("shard_id").is_some()).all(|l| l["end"] == "empty_pages"), "{lines:?}");
     let (out, _, summary) = audit(&dir, arn, &["--settle", "0", "--repair"]);
     assert!(out.status.success(), "{summary}");
     assert_eq!(summary["repaired"], BATCH);

@@ -2,11 +2,11 @@
 """Streams of several thousand changes for the audit tests, on the servers at
 AWS_ENDPOINT_URL (moto's, as tests/with-servers.sh exports it).
 
-audit_streams.py kinesis STREAM N   a two-shard Kinesis stream; N/2 change records (in the
-                                    shape Kinesis Data Streams for DynamoDB writes them,
-                                    deletions with PII among them, one record that is not
-                                    a change record), then shard 0 split in two, then N/2
-                                    more: a closed parent and its children
+audit_streams.py kinesis STREAM N   a two-shard Kinesis stream whose shard 0 is split in
+                                    two (a closed parent and its children), then N change
+                                    records (in the shape Kinesis Data Streams for DynamoDB
+                                    writes them, deletions with PII among them, one record
+                                    that is not a change record)
 audit_streams.py dynamodb TABLE N   a table with a NEW_AND_OLD_IMAGES stream and N changes
                                     (inserts, updates, deletes with PII)
     Both print {"stream_arn", "shards": [{"shard_id", "parent_shard_id", "records": [...]}]}:

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::archived::{Archived, Named};
 use crate::event::payload;
+use crate::shard_end::End;
 use crate::shard_read::{Pace, Seen};
 use crate::shards::{Shard, StreamArn};
 use crate::streams::Streams;
@@ -81,8 +82,12 @@ pub struct ShardLine {
     pub parent_shard_id: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
+    /// Why reading stopped: `closed`, `caught_up`, `window_end`, `empty_pages` (an open
+    /// DynamoDB shard's only sign of its current end) or `page_limit`.
+    pub end: Option<End>,
     pub missing_records: Vec<Missing>,
-    /// Why the shard could not be read to its end (the counts are then of what was read).
+    /// Why the shard could not be read to its end, or records of it that could not be
+    /// rebuilt for a repair (the counts are of what was read).
     pub problem: Option<String>,
 }
 
@@ -120,7 +125,12 @@ pub async fn audit<S: ObjectStore>(
     stream: &StreamArn,
     opts: Options,
 ) -> Result<Audit, AuditError> {
-    let since_day = opts.since_ms.map(|ms| ms.div_euclid(86_400_000));
+    // Without a window, the manifests of the stream's retention: an older record is gone.
+    let manifests_from = match opts.since_ms {
+        Some(ms) => Some(ms),
+        None => streams.retention_ms(stream).await.map(|r| opts.now_ms - r),
+    };
+    let since_day = manifests_from.map(|ms| ms.div_euclid(86_400_000));
     let archived = Archived::load(store, manifest_prefix, since_day, &stream.arn).await?;
     let shards = streams.shards(stream).await.map_err(|e| AuditError::Shards(e.to_string()))?;
     let read = shards.iter().map(|s| audit_shard(streams, stream, s, &archived, opts));
@@ -159,7 +169,8 @@ async fn audit_shard(
     let mut last_missing: Option<usize> = None;
     // DynamoDB Streams' manifests name no shard: its sequence numbers are the stream's.
     let shard_key = (stream.source == dmd_archive::envelope::Source::Kinesis).then_some(shard.id.as_str());
-    let pace = Pace { since_ms: opts.since_ms, interval: opts.interval };
+    let pace = Pace { since_ms: opts.since_ms, until_ms: opts.now_ms, interval: opts.interval };
+    let mut unrebuilt = 0usize;
     let mut class = |seen: Seen| {
         let counts = &mut line.counts;
         let position = counts.records;
@@ -177,19 +188,31 @@ async fn audit_shard(
                     event_time: seen.event_time_ms.map(format_millis),
                     keys: seen.keys,
                 });
-                if opts.keep_missing {
-                    match runs.last_mut() {
-                        Some(run) if last_missing == position.checked_sub(1) => run.push(seen.record),
-                        _ => runs.push(vec![seen.record]),
+                match seen.record {
+                    Some(record) if opts.keep_missing => {
+                        match runs.last_mut() {
+                            Some(run) if last_missing == position.checked_sub(1) => run.push(record),
+                            _ => runs.push(vec![record]),
+                        }
+                        last_missing = Some(position);
                     }
-                    last_missing = Some(position);
+                    Some(_) => {}
+                    None => unrebuilt += 1,
                 }
             }
         }
     };
     match streams.read_shard(stream, shard, pace, &mut class).await {
-        Ok(reads) => line.counts.reads = reads,
+        Ok(read) => {
+            line.counts.reads = read.reads;
+            line.end = Some(read.end);
+        }
         Err(e) => line.problem = Some(e.to_string()),
+    }
+    if unrebuilt > 0 && line.problem.is_none() {
+        line.problem = Some(format!(
+            "{unrebuilt} missing records hold an attribute type this build does not know: a newer dmd can repair them"
+        ));
     }
     (line, runs)
 }

@@ -40,6 +40,7 @@ pub mod range;
 pub mod recover;
 pub mod sdk_error;
 pub mod sequence;
+pub mod shard_end;
 pub mod shard_read;
 pub mod shards;
 pub mod streams;

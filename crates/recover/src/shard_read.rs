@@ -1,7 +1,8 @@
 //! Reading a whole shard for the audit: from the window's start (Kinesis `AT_TIMESTAMP`;
 //! DynamoDB Streams has no such iterator, so from `TRIM_HORIZON`, skipping older records)
-//! to the end of a closed shard or the current end of an open one, at a set pace, each
-//! record handed on as what the audit needs of it and as the record of the Lambda event.
+//! to the end of a closed shard or the current end of an open one ([`shard_end`]
+//! (crate::shard_end) says when that is), at a set pace, each record handed on as what
+//! the audit needs of it and as the record of the Lambda event.
 
 use std::time::Duration;
 
@@ -12,8 +13,9 @@ use serde_json::Value;
 
 use crate::attribute::item;
 use crate::message::BatchInfo;
-use crate::range::{ReadError, MAX_EMPTY_PAGES, PAGE_RECORDS};
+use crate::range::{ReadError, PAGE_RECORDS};
 use crate::sequence::SequenceNumber;
+use crate::shard_end::{End, Pager};
 use crate::shards::{Shard, StreamArn};
 use crate::streams::Streams;
 
@@ -30,8 +32,9 @@ pub struct Seen {
     pub arrival_ms: Option<i64>,
     /// The item's keys, in DynamoDB JSON.
     pub keys: Value,
-    /// The record as the Lambda event carries it.
-    pub record: Value,
+    /// The record as the Lambda event carries it; `None` when it could not be rebuilt
+    /// (an attribute type this build does not know).
+    pub record: Option<Value>,
 }
 
 /// How a shard is read.
@@ -39,6 +42,9 @@ pub struct Seen {
 pub struct Pace {
     /// Records older than this (epoch ms) are skipped.
     pub since_ms: Option<i64>,
+    /// The window's end (epoch ms, the audit's start): reading stops at the first record
+    /// that reached the stream at or after it, so that a busy shard has an end.
+    pub until_ms: i64,
     /// At least this long between two `GetRecords` calls on the shard.
     pub interval: Duration,
 }
@@ -64,54 +70,32 @@ fn shard_info(stream: &StreamArn, shard: &Shard) -> BatchInfo {
     }
 }
 
+/// What reading a shard came to.
+#[derive(Debug, Clone, Copy)]
+pub struct ShardRead {
+    /// `GetRecords` calls made.
+    pub reads: u32,
+    pub end: End,
+}
+
 impl Streams {
-    /// Reads `shard` to its end, calling `seen` for each record of the window; returns
-    /// the `GetRecords` calls made.
+    /// Reads `shard` to its end, calling `seen` for each record of the window.
     pub async fn read_shard(
         &self,
         stream: &StreamArn,
         shard: &Shard,
         pace: Pace,
         seen: &mut (dyn FnMut(Seen) + Send),
-    ) -> Result<u32, ReadError> {
+    ) -> Result<ShardRead, ReadError> {
         let info = shard_info(stream, shard);
         match stream.source {
             dmd_archive::envelope::Source::DynamoDb => {
-                Box::pin(read_dynamodb(&self.dynamodb_in(&stream.region), &info, pace, seen)).await
+                Box::pin(read_dynamodb(&self.dynamodb_in(&stream.region), &info, pace, shard.closed, seen)).await
             }
             dmd_archive::envelope::Source::Kinesis => {
-                Box::pin(read_kinesis(&self.kinesis_in(&stream.region), &info, pace, seen)).await
+                Box::pin(read_kinesis(&self.kinesis_in(&stream.region), &info, pace, shard.closed, seen)).await
             }
         }
-    }
-}
-
-/// The pages of one shard: their pace, their count, and when to stop.
-struct Pager {
-    interval: Duration,
-    reads: u32,
-    empty: u32,
-}
-
-impl Pager {
-    fn new(pace: Pace) -> Pager {
-        Pager { interval: pace.interval, reads: 0, empty: 0 }
-    }
-
-    /// Waits for the pace before every page but the first, and counts it.
-    async fn wait(&mut self) {
-        if self.reads > 0 {
-            tokio::time::sleep(self.interval).await;
-        }
-        self.reads += 1;
-    }
-
-    /// Whether to ask for another page after one of `records`: there is an iterator,
-    /// and the shard is not at its current end (a run of empty pages, or Kinesis saying
-    /// it has caught up).
-    fn go_on(&mut self, records: usize, next: bool, caught_up: bool) -> bool {
-        self.empty = if records == 0 { self.empty + 1 } else { 0 };
-        next && !(records == 0 && caught_up) && self.empty < MAX_EMPTY_PAGES
     }
 }
 
@@ -119,8 +103,9 @@ async fn read_dynamodb(
     client: &aws_sdk_dynamodbstreams::Client,
     info: &BatchInfo,
     pace: Pace,
+    closed: bool,
     seen: &mut (dyn FnMut(Seen) + Send),
-) -> Result<u32, ReadError> {
+) -> Result<ShardRead, ReadError> {
     let first = client
         .get_shard_iterator()
         .stream_arn(&info.stream_arn)
@@ -129,7 +114,7 @@ async fn read_dynamodb(
         .send()
         .await
         .map_err(|e| ReadError::service("GetShardIterator", e))?;
-    let (mut iterator, mut pager) = (first.shard_iterator, Pager::new(pace));
+    let (mut iterator, mut pager) = (first.shard_iterator, Pager::new(pace.interval, closed));
     while let Some(it) = iterator.take() {
         pager.wait().await;
         let page = client
@@ -143,43 +128,44 @@ async fn read_dynamodb(
             let d = r.dynamodb();
             let seq = d.and_then(|d| d.sequence_number()).ok_or(ReadError::NoSequenceNumber)?;
             let time = d.and_then(|d| d.approximate_creation_date_time()).map(millis);
+            if time.is_some_and(|t| t >= pace.until_ms) {
+                pager.window_end();
+                break;
+            }
             if pace.since_ms.is_some_and(|since| time.is_some_and(|t| t < since)) {
                 continue;
             }
-            let keys = match d.and_then(|d| d.keys()) {
-                Some(k) => item(k)?,
-                None => Value::Null,
-            };
             seen(Seen {
                 sequence_number: seq.to_owned(),
                 event_name: r.event_name().map(|n| n.as_str().to_owned()),
                 event_time_ms: time,
                 arrival_ms: time,
-                keys,
-                record: crate::dynamodb::lambda_record(r, info)?,
+                keys: d.and_then(|d| d.keys()).and_then(|k| item(k).ok()).unwrap_or(Value::Null),
+                record: crate::dynamodb::lambda_record(r, info).ok(),
             });
         }
         let next = page.next_shard_iterator().map(str::to_owned);
-        if pager.go_on(page.records().len(), next.is_some(), false) {
+        if pager.go_on(page.records().len(), next.is_some(), None) {
             iterator = next;
         }
     }
-    Ok(pager.reads)
+    Ok(ShardRead { reads: pager.reads, end: pager.end.unwrap_or_default() })
 }
 
 async fn read_kinesis(
     client: &aws_sdk_kinesis::Client,
     info: &BatchInfo,
     pace: Pace,
+    closed: bool,
     seen: &mut (dyn FnMut(Seen) + Send),
-) -> Result<u32, ReadError> {
+) -> Result<ShardRead, ReadError> {
     let request = client.get_shard_iterator().stream_arn(&info.stream_arn).shard_id(&info.shard_id);
     let request = match pace.since_ms {
         Some(ms) => request.shard_iterator_type(KinIterator::AtTimestamp).timestamp(DateTime::from_millis(ms)),
         None => request.shard_iterator_type(KinIterator::TrimHorizon),
     };
     let first = request.send().await.map_err(|e| ReadError::service("GetShardIterator", e))?;
-    let (mut iterator, mut pager) = (first.shard_iterator, Pager::new(pace));
+    let (mut iterator, mut pager) = (first.shard_iterator, Pager::new(pace.interval, closed));
     while let Some(it) = iterator.take() {
         pager.wait().await;
         let page = client
@@ -192,6 +178,10 @@ async fn read_kinesis(
             .map_err(|e| ReadError::service("GetRecords", e))?;
         for r in page.records() {
             let arrival = r.approximate_arrival_timestamp().map(millis);
+            if arrival.is_some_and(|t| t >= pace.until_ms) {
+                pager.window_end();
+                break;
+            }
             if pace.since_ms.is_some_and(|since| arrival.is_some_and(|t| t < since)) {
                 continue;
             }
@@ -200,19 +190,29 @@ async fn read_kinesis(
             seen(Seen {
                 sequence_number: r.sequence_number().to_owned(),
                 event_name: change["eventName"].as_str().map(str::to_owned),
-                event_time_ms: change["dynamodb"]["ApproximateCreationDateTime"].as_i64().or(arrival),
+                event_time_ms: change_time(&change).or(arrival),
                 arrival_ms: arrival,
                 keys: change["dynamodb"]["Keys"].clone(),
-                record: crate::kinesis::lambda_record(r, info),
+                record: Some(crate::kinesis::lambda_record(r, info)),
             });
         }
         let next = page.next_shard_iterator().map(str::to_owned);
-        let caught_up = page.millis_behind_latest() == Some(0);
-        if pager.go_on(page.records().len(), next.is_some(), caught_up) {
+        let caught_up = page.millis_behind_latest().map(|m| m == 0);
+        if pager.go_on(page.records().len(), next.is_some(), Some(caught_up.unwrap_or(false))) {
             iterator = next;
         }
     }
-    Ok(pager.reads)
+    Ok(ShardRead { reads: pager.reads, end: pager.end.unwrap_or_default() })
+}
+
+/// A Kinesis change record's time in epoch ms: milliseconds, or microseconds when its
+/// `ApproximateCreationDateTimePrecision` says so.
+fn change_time(change: &Value) -> Option<i64> {
+    let d = &change["dynamodb"];
+    let t = d["ApproximateCreationDateTime"].as_i64()?;
+    let micro =
+        d["ApproximateCreationDateTimePrecision"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("MICROSECOND"));
+    Some(if micro { t / 1000 } else { t })
 }
 
 #[cfg(test)]
@@ -220,15 +220,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reading_stops_at_the_end_of_a_shard() {
-        let pace = Pace { since_ms: None, interval: Duration::ZERO };
-        let mut p = Pager::new(pace);
-        assert!(p.go_on(5, true, false));
-        assert!(!p.go_on(5, false, false), "a closed shard ends");
-        assert!(!p.go_on(0, true, true), "Kinesis caught up");
-        let mut p = Pager::new(pace);
-        assert!((0..MAX_EMPTY_PAGES - 1).all(|_| p.go_on(0, true, false)));
-        assert!(!p.go_on(0, true, false), "an open DynamoDB shard at its end");
+    fn kinesis_change_times_follow_their_precision() {
+        let ms = serde_json::json!({"dynamodb": {"ApproximateCreationDateTime": 1_795_250_000_123i64}});
+        assert_eq!(change_time(&ms), Some(1_795_250_000_123));
+        let us = serde_json::json!({"dynamodb": {"ApproximateCreationDateTime": 1_795_250_000_123_456i64,
+            "ApproximateCreationDateTimePrecision": "MICROSECOND"}});
+        assert_eq!(change_time(&us), Some(1_795_250_000_123));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Shard {
     pub parent: Option<String>,
     /// A second parent, when two shards were merged into this one (Kinesis).
     pub adjacent_parent: Option<String>,
+    /// The stream lists an ending sequence number: no record will be added.
+    pub closed: bool,
 }
 
 /// A stream by ARN: which source it is and its region.
@@ -37,6 +39,20 @@ impl StreamArn {
 }
 
 impl Streams {
+    /// How long the stream keeps a record (ms): 24 hours for DynamoDB Streams, the
+    /// stream's retention for Kinesis; `None` when it cannot be read.
+    pub async fn retention_ms(&self, stream: &StreamArn) -> Option<i64> {
+        const HOUR: i64 = 3_600_000;
+        match stream.source {
+            Source::DynamoDb => Some(24 * HOUR),
+            Source::Kinesis => {
+                let client = self.kinesis_in(&stream.region);
+                let out = client.describe_stream_summary().stream_arn(&stream.arn).send().await.ok()?;
+                out.stream_description_summary().map(|s| i64::from(s.retention_period_hours()) * HOUR)
+            }
+        }
+    }
+
     /// Every shard the stream lists, parents before children.
     pub async fn shards(&self, stream: &StreamArn) -> Result<Vec<Shard>, ReadError> {
         let listed = match stream.source {
@@ -65,6 +81,7 @@ async fn dynamodb_shards(client: &aws_sdk_dynamodbstreams::Client, arn: &str) ->
                 id: id.to_owned(),
                 parent: s.parent_shard_id().map(str::to_owned),
                 adjacent_parent: None,
+                closed: s.sequence_number_range().and_then(|r| r.ending_sequence_number()).is_some(),
             });
         }
         match description.last_evaluated_shard_id() {
@@ -90,6 +107,7 @@ async fn kinesis_shards(client: &aws_sdk_kinesis::Client, arn: &str) -> Result<V
                 id: s.shard_id().to_owned(),
                 parent: s.parent_shard_id().map(str::to_owned),
                 adjacent_parent: s.adjacent_parent_shard_id().map(str::to_owned),
+                closed: s.sequence_number_range().and_then(|r| r.ending_sequence_number()).is_some(),
             });
         }
         match out.next_token() {
@@ -141,7 +159,7 @@ mod tests {
     use super::*;
 
     fn shard(id: &str, parent: Option<&str>) -> Shard {
-        Shard { id: id.into(), parent: parent.map(Into::into), adjacent_parent: None }
+        Shard { id: id.into(), parent: parent.map(Into::into), adjacent_parent: None, closed: false }
     }
 
     #[test]
