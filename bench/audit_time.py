@@ -51,15 +51,18 @@ def main():
         for shard in kin.list_shards(StreamARN=arn)["Shards"]:
             sid = shard["ShardId"]
             raw = []
-            kin.meta.events.register("after-call.*.GetRecords",
-                                     lambda http_response, **_: raw.append(json.loads(http_response.content)))
+
+            def keep(http_response, raw=raw, **_):
+                raw.append(json.loads(http_response.content))
+
+            kin.meta.events.register("after-call.*.GetRecords", keep)
             it = kin.get_shard_iterator(StreamARN=arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
             while it:
                 got = kin.get_records(StreamARN=arn, ShardIterator=it, Limit=1000)
                 if not got["Records"]:
                     break
                 it = got.get("NextShardIterator")
-            kin.meta.events.unregister("after-call.*.GetRecords")
+            kin.meta.events.unregister("after-call.*.GetRecords", keep)
             records = [lambda_kinesis_record(r, sid, region, arn) for page in raw for r in page["Records"]]
             for i in range(0, len(records), 1000):
                 (events / f"batch-{n:05}.json").write_text(json.dumps({"Records": records[i:i + 1000]}))
@@ -67,7 +70,10 @@ def main():
         archive = work / "archive"
         started = time.perf_counter()
         files = sorted(str(p) for p in events.iterdir())
-        subprocess.run([dmd, "archive", "--out", str(archive), *files], check=True, stdout=subprocess.DEVNULL)
+        done = subprocess.run([dmd, "archive", "--out", str(archive), *files], capture_output=True)
+        if done.returncode != 0:
+            failed = [line for line in done.stdout.decode().splitlines() if '"batchItemFailures":[]' not in line]
+            sys.exit(f"dmd archive failed ({done.returncode}): {done.stderr.decode()[-2000:]} {failed[:1]}"[:3000])
         archived = time.perf_counter() - started
         manifests = sorted((archive / "manifests").rglob("*.json"))
         manifests[len(manifests) // 2].unlink()

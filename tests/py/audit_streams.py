@@ -43,15 +43,18 @@ def change(n):
 
 def read_all(client, shard_id, arn, records_arn):
     pages = []
-    client.meta.events.register("after-call.*.GetRecords",
-                                lambda http_response, **_: pages.append(json.loads(http_response.content)))
+
+    def keep(http_response, **_):
+        pages.append(json.loads(http_response.content))
+
+    client.meta.events.register("after-call.*.GetRecords", keep)
     it = client.get_shard_iterator(ShardId=shard_id, ShardIteratorType="TRIM_HORIZON", **arn)["ShardIterator"]
     while it:
         got = client.get_records(ShardIterator=it, Limit=1000, **records_arn)
         if not got["Records"]:
             break
         it = got.get("NextShardIterator")
-    client.meta.events.unregister("after-call.*.GetRecords")
+    client.meta.events.unregister("after-call.*.GetRecords", keep)
     return [r for page in pages for r in page["Records"]]
 
 
