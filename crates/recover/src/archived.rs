@@ -8,12 +8,15 @@ use std::collections::HashSet;
 
 use dmd_archive::manifest::Manifest;
 use dmd_archive::store::{ObjectStore, StoreError};
-use dmd_archive::time::Date;
+use dmd_archive::time::{Date, DAY_MS};
 use futures::StreamExt;
 use twox_hash::XxHash3_128;
 
 /// Manifests read at once.
 const READ_AT_ONCE: usize = 16;
+
+/// How far the clocks of a manifest's writer and of the stream may differ.
+const CLOCK_MARGIN_MS: i64 = 15 * 60 * 1000;
 
 /// The records of one stream that the manifests name.
 #[derive(Debug, Default)]
@@ -50,21 +53,31 @@ fn digest(shard: Option<&str>, sequence_number: &str) -> u128 {
 }
 
 impl Archived {
-    /// Reads the manifests under `prefix` of processing day `since_day` and later
-    /// (all when `None`) that belong to `stream_arn` (or name no stream).
+    /// Reads the manifests under `prefix` written since `since_ms` (all when `None`)
+    /// that belong to `stream_arn` (or name no stream). A record that reached the stream
+    /// at or after `since_ms` is archived after it, so older manifests name none of the
+    /// window's records: they are skipped by their processing day, and by their time of
+    /// writing where the store lists it (S3 and a folder do), before they are read.
     pub async fn load<S: ObjectStore>(
         store: &S,
         prefix: &str,
-        since_day: Option<i64>,
+        since_ms: Option<i64>,
         stream_arn: &str,
     ) -> Result<Archived, StoreError> {
         let mut out = Archived::default();
-        // A change is processed on its day or later; a day earlier covers a run that
-        // started just before midnight.
-        let mut after = since_day.map(|d| format!("{prefix}dt={}", Date(d - 1)));
+        // A day earlier covers a run that started just before midnight; the margin, the
+        // clocks of the writers.
+        let mut after = since_ms.map(|ms| format!("{prefix}dt={}", Date(ms.div_euclid(DAY_MS) - 1)));
+        let written_since = since_ms.map(|ms| ms - CLOCK_MARGIN_MS);
         loop {
             let page = store.list(prefix, after.as_deref()).await?;
-            let keys: Vec<String> = page.objects.into_iter().map(|o| o.key).filter(|k| k.ends_with(".json")).collect();
+            let keys: Vec<String> = page
+                .objects
+                .into_iter()
+                .filter(|o| o.key.ends_with(".json"))
+                .filter(|o| written_since.is_none_or(|w| o.modified_ms.is_none_or(|m| m >= w)))
+                .map(|o| o.key)
+                .collect();
             let mut read =
                 futures::stream::iter(keys).map(|k| async move { (store.get(&k).await, k) }).buffered(READ_AT_ONCE);
             while let Some((got, key)) = read.next().await {

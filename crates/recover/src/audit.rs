@@ -130,8 +130,7 @@ pub async fn audit<S: ObjectStore>(
         Some(ms) => Some(ms),
         None => streams.retention_ms(stream).await.map(|r| opts.now_ms - r),
     };
-    let since_day = manifests_from.map(|ms| ms.div_euclid(86_400_000));
-    let archived = Archived::load(store, manifest_prefix, since_day, &stream.arn).await?;
+    let archived = Archived::load(store, manifest_prefix, manifests_from, &stream.arn).await?;
     let shards = streams.shards(stream).await.map_err(|e| AuditError::Shards(e.to_string()))?;
     let read = shards.iter().map(|s| audit_shard(streams, stream, s, &archived, opts));
     let results: Vec<(ShardLine, Vec<Vec<Value>>)> =
