@@ -127,15 +127,6 @@ impl Archived {
             Named::Not
         }
     }
-
-    /// Records named.
-    pub fn len(&self) -> usize {
-        self.archived.len() + self.retrying.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

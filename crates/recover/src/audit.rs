@@ -181,7 +181,8 @@ async fn audit_shard(
             Named::Not => {
                 counts.missing += 1;
                 line.missing_records.push(Missing {
-                    sequence_number: seen.sequence_number,
+                    // Through the boundary as every identifier the archive prints.
+                    sequence_number: dmd_archive::pii::envelope_identifier(&seen.sequence_number).as_str().to_owned(),
                     // The stream's own names only: a record's text could say anything.
                     event_name: seen.event_name.filter(|n| matches!(n.as_str(), "INSERT" | "MODIFY" | "REMOVE")),
                     event_time: seen.event_time_ms.map(format_millis),
