@@ -9,7 +9,7 @@ BENCH_WORK ?= $(if $(wildcard /dev/shm/.),/dev/shm/dmd-bench,.bench)
 # Run with moto's S3 (tests/with-servers.sh), for the archiver's time per invocation.
 .PHONY: bench
 bench: venv ## Release builds, generated workload, records/s on all cores and on one, memory, invocations -> docs/performance.md.
-	$(CARGO) build --release -p dmd-cli -p dmd-bench-floor -p dmd-lambda
+	$(CARGO) build --release -p dmd-cli -p dmd-bench-floor -p dmd-functions
 	tests/with-servers.sh $(PY) bench/run.py --dmd $(TARGET_DIR)/release/dmd --floor $(TARGET_DIR)/release/floor \
 	  --archiver $(TARGET_DIR)/release/archiver --baseline $(BASELINE) --python $(abspath $(PY)) \
 	  --work $(BENCH_WORK) --runs $(BENCH_RUNS) --out docs/performance.md

@@ -15,16 +15,16 @@ PYTEST_ATHENA := $(PY) -m pytest -c tests/athena/pytest.ini
 LAMBDA_PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: build
-build: ## Build the Lambda: cargo lambda build --release --arm64 (LAMBDA_ARCH=x86_64 for Intel).
+build: ## Build the functions' one executable: cargo lambda build --release --arm64 (LAMBDA_ARCH=x86_64 for Intel).
 	@export PATH="$(LAMBDA_PATH)"; \
 	command -v cargo-lambda >/dev/null || { echo "cargo-lambda is not installed: make venv, or pip install cargo-lambda (docs/deploy.md)" >&2; exit 1; }; \
 	if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx '$(LAMBDA_TARGET)'; then \
 	  echo "adding the Rust standard library for $(LAMBDA_TARGET) (rustup downloads it)"; \
 	  rustup target add $(LAMBDA_TARGET); \
 	fi; \
-	echo "cargo lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver"; \
-	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin archiver
-	@ls -l $(TARGET_DIR)/lambda/archiver/bootstrap
+	echo "cargo lambda build --release $(LAMBDA_ARCH_FLAG) --bin dmd-function"; \
+	$(CARGO) lambda build --release $(LAMBDA_ARCH_FLAG) --bin dmd-function
+	@ls -l $(TARGET_DIR)/lambda/dmd-function/bootstrap
 
 # `make sam-build`: the function as `sam build` makes it for deployment, which `make test`
 # serves to tests/bootstrap.rs. For x86_64 by default, the processor of this machine and

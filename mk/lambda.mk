@@ -1,5 +1,5 @@
 # The Lambda functions on this machine, in their local environment
-# ([package.metadata.lambda.env] of crates/lambda/Cargo.toml: the bucket of a moto S3
+# ([package.metadata.lambda.env] of crates/functions/Cargo.toml: the bucket of a moto S3
 # server on the loopback). `make moto` serves that S3, `make watch` serves it and the
 # functions (`cargo lambda watch`), `make invoke` sends the archiver an event file,
 # `make objects` lists what it wrote.
@@ -11,7 +11,7 @@ EVENT ?= events/dynamodb-batch.json
 # The bucket and moto's port, read from the local environment (so they cannot disagree),
 # once.
 LOCAL_S3 = $(eval LOCAL_S3 := $(shell $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json, sys; \
-  env = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "dmd-lambda")["metadata"]["lambda"]["env"]; \
+  env = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "dmd-functions")["metadata"]["lambda"]["env"]; \
   print(env["ARCHIVE_BUCKET"], env["AWS_ENDPOINT_URL_S3"].rsplit(":", 1)[1])'))$(LOCAL_S3)
 LOCAL_BUCKET = $(word 1,$(LOCAL_S3))
 LOCAL_MOTO_PORT = $(word 2,$(LOCAL_S3))
@@ -30,7 +30,7 @@ moto: venv ## Serve the functions' local S3 (moto on the loopback, with their bu
 .PHONY: watch
 watch: venv ## Serve the local S3 and the functions (cargo lambda watch) on 127.0.0.1:LAMBDA_PORT (9000).
 	$(call with_local_s3,PATH="$(abspath $(VENV))/bin:$$PATH" \
-	  cargo lambda watch --package dmd-lambda --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT))
+	  cargo lambda watch --package dmd-functions --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT))
 
 .PHONY: invoke
 invoke: ## Send EVENT=events/....json to the archiver that `make watch` serves; print its answer.

@@ -30,7 +30,7 @@ const BATCHES: [(&str, usize); 4] =
 const PII: [&str; 3] = ["+1 202-555-0161", "12025550161", "casey.ng@example.com"];
 
 /// The `bootstrap` of `DMD_BOOTSTRAP`.
-fn bootstrap() -> PathBuf {
+pub(crate) fn bootstrap() -> PathBuf {
     let path = std::env::var_os("DMD_BOOTSTRAP").map(PathBuf::from).unwrap_or_else(|| {
         panic!(
             "DMD_BOOTSTRAP is not set: build the function with `make sam-build` and set \

@@ -84,7 +84,7 @@ impl Watch {
         let file = std::fs::File::create(&log).expect("log file");
         let venv_bin = cargo_lambda().parent().expect("bin").to_path_buf();
         let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap_or_default());
-        // The functions' local environment (crates/lambda/Cargo.toml) names the bucket and
+        // The functions' local environment (crates/functions/Cargo.toml) names the bucket and
         // the moto of `make watch`. cargo-lambda lets it win over this environment and over
         // `--env-var`; its own CARGO_LAMBDA_WATCH.ENV_VAR wins over it.
         let env = format!(
@@ -92,14 +92,23 @@ impl Watch {
             moto::endpoint()
         );
         let mut cmd = Command::new(cargo_lambda());
-        cmd.args(["lambda", "watch", "--package", "dmd-lambda", "--bin", "archiver", "--invoke-address", "127.0.0.1"])
-            .args(["--invoke-port", &port.to_string()])
-            .current_dir(util::root())
-            .env("PATH", path)
-            .env("CARGO_LAMBDA_WATCH.ENV_VAR", env)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file);
+        cmd.args([
+            "lambda",
+            "watch",
+            "--package",
+            "dmd-functions",
+            "--bin",
+            "archiver",
+            "--invoke-address",
+            "127.0.0.1",
+        ])
+        .args(["--invoke-port", &port.to_string()])
+        .current_dir(util::root())
+        .env("PATH", path)
+        .env("CARGO_LAMBDA_WATCH.ENV_VAR", env)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().expect("log"))
+        .stderr(file);
         // Its own process group, so that stopping it stops cargo and the function too.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().expect("spawn cargo lambda watch");

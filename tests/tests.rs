@@ -18,6 +18,7 @@ mod compact;
 mod compactor;
 mod events;
 mod faults;
+mod functions;
 mod lambda;
 mod manifests;
 mod pii_leaks;

@@ -268,8 +268,8 @@ def test_function_runtime_architecture_and_build(template):
     binary = fn["Metadata"]["BuildProperties"]["Binary"]
     # The binary exists in the workspace that CodeUri points at.
     assert props["CodeUri"] == "."
-    manifest = tomllib.loads((ROOT / "crates" / "lambda" / "Cargo.toml").read_text(encoding="utf-8"))
-    assert binary in [b["name"] for b in manifest.get("bin", [])], manifest.get("bin")
+    manifest = tomllib.loads((ROOT / "crates" / "functions" / "Cargo.toml").read_text(encoding="utf-8"))
+    assert binary == "dmd-function" and binary in [b["name"] for b in manifest.get("bin", [])], manifest.get("bin")
     assert {"Ref": "MemorySize"} == props["MemorySize"] and {"Ref": "Timeout"} == props["Timeout"]
     assert props["Role"] == {"Fn::GetAtt": ["ArchiverRole", "Arn"]}
     assert "Policies" not in props, "the function's permissions live in ArchiverRole only"
@@ -769,17 +769,17 @@ def test_recoverer_mapping_reports_each_message_on_its_own(template):
 def test_recoverer_function_is_the_archivers_configuration_and_binary(template):
     stack = Stack(template, SourceStreamArn=DDB_STREAM, AvroCodec="zstandard", PiiAttributes="address")
     fn, archiver = stack.resource("RecovererFunction"), stack.resource("ArchiverFunction")
-    assert fn["Environment"] == archiver["Environment"]
+    # The archiver's environment, and the one executable told to serve the recoverer.
+    assert fn["Environment"]["Variables"] == dict(archiver["Environment"]["Variables"], DMD_FUNCTION="recoverer")
+    assert "DMD_FUNCTION" not in archiver["Environment"]["Variables"]
     assert fn["Environment"]["Variables"]["PII_ATTRIBUTES"] == "address"
     for key in ("Runtime", "Handler", "Architectures", "MemorySize", "CodeUri"):
         assert fn[key] == archiver[key], key
     assert fn["Role"] == "<RecovererRole.Arn>" and "Policies" not in fn
     assert fn["LoggingConfig"] == dict(archiver["LoggingConfig"], LogGroup="<RecovererLogGroup>")
     assert stack.resource("RecovererLogGroup")["RetentionInDays"] == "30"
-    meta = template["Resources"]["RecovererFunction"]["Metadata"]
-    assert meta["BuildMethod"] == "rust-cargolambda" and meta["BuildProperties"]["Binary"] == "recoverer"
-    manifest = tomllib.loads((ROOT / "crates" / "lambda" / "Cargo.toml").read_text(encoding="utf-8"))
-    assert "recoverer" in [b["name"] for b in manifest.get("bin", [])]
+    # The archiver's build: `sam build` builds one executable for both.
+    assert template["Resources"]["RecovererFunction"]["Metadata"] == template["Resources"]["ArchiverFunction"]["Metadata"]
 
 
 def test_auto_recover_is_on_by_default_and_can_be_turned_off(template, tmp_path):

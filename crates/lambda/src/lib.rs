@@ -1,7 +1,7 @@
 //! The Lambda functions as a library: configuration ([`config`]) and logging
 //! ([`logging`]) shared by both; the `archiver`'s invocation ([`handler`]) and its report
 //! ([`report`]); the `recoverer`'s invocation on the failure queue ([`recoverer`]) and its
-//! per-message line ([`recovery_report`]). `main.rs` and `bin/recoverer.rs` only wire them
+//! per-message line ([`recovery_report`]). `dmd-functions` only wires them
 //! to the Lambda runtime, so the tests can drive the same code with a chosen deadline.
 
 pub mod config;

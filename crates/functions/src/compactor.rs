@@ -1,38 +1,17 @@
-//! `compactor`: reads the archive's configuration and `COMPACT_QUEUE_URL` once, builds
-//! the S3 and SQS clients once, then serves invocations (see `dmd_compactor::event`).
-
-use std::process::ExitCode;
+//! The compactor's start: the archive's configuration and `COMPACT_QUEUE_URL` read once,
+//! the S3 and SQS clients built once, then every request (`dmd_compactor::event`).
 
 use anyhow::Context;
 use dmd_compact::PartLimits;
 use dmd_compactor::queue::SqsQueue;
 use dmd_compactor::CompactFunction;
 use dmd_lambda::config::{function_name, Config};
-use dmd_lambda::logging::LogSettings;
 use dmd_s3::S3Sink;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    match LogSettings::from_env() {
-        Ok(logs) => logs.init(),
-        Err(e) => {
-            eprintln!("compactor: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "compactor stopped");
-            eprintln!("compactor: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> anyhow::Result<()> {
+/// Serves invocations until Lambda stops the process.
+pub async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let url = std::env::var("COMPACT_QUEUE_URL")
         .ok()
