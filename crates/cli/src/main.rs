@@ -18,12 +18,16 @@ use dmd_archive::pipeline::Batch;
 use dmd_archive::record_type::RecordType;
 use dmd_archive::sink::{LocalDir, ObjectSink};
 use dmd_archive::{synth, BatchResponse, Clock, Limits, Pipeline, Summary, SystemClock};
+#[cfg(feature = "aws")]
 use dmd_s3::{S3Options, S3Sink};
 use futures::StreamExt;
 
+#[cfg(feature = "aws")]
 mod audit;
 mod cat;
+#[cfg(feature = "parquet")]
 mod compact;
+#[cfg(feature = "aws")]
 mod recover;
 mod replay;
 mod target;
@@ -100,8 +104,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    #[cfg(feature = "aws")]
     Audit(audit::Args),
+    #[cfg(feature = "parquet")]
     Compact(compact::Args),
+    #[cfg(feature = "aws")]
     Recover(recover::Args),
     Replay(replay::Args),
     Verify(verify::Args),
@@ -181,8 +188,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("dmd: wrote {records} records in {files} file(s) to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "aws")]
         Command::Audit(args) => audit::run(args),
+        #[cfg(feature = "parquet")]
         Command::Compact(args) => compact::run(args),
+        #[cfg(feature = "aws")]
         Command::Recover(args) => recover::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Verify(args) => verify::run(args),
@@ -259,10 +269,16 @@ fn archive(
     let pipeline = Arc::new(pipeline);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(jobs.max(1)).enable_all().build()?;
     match bucket {
+        #[cfg(feature = "aws")]
         Some(name) => {
             check_bucket("--bucket", &name)?;
             let sink = rt.block_on(dmd_archive_s3(&name))?;
             rt.block_on(archive_to(pipeline, Arc::new(sink), concurrency, inputs, jobs))
+        }
+        #[cfg(not(feature = "aws"))]
+        Some(name) => {
+            check_bucket("--bucket", &name)?;
+            bail!("{}", target::WITHOUT_AWS)
         }
         None => {
             let dir = out.unwrap_or_else(|| PathBuf::from("archive"));
@@ -320,6 +336,7 @@ fn check_all(pipeline: &Pipeline, inputs: &[Input], workers: usize) -> Result<Ve
 
 /// The S3 output of the Lambda function (`dmd-s3`), with the same environment
 /// (`AWS_ENDPOINT_URL_S3`, `S3_*` retry and timeout settings, AWS credentials).
+#[cfg(feature = "aws")]
 async fn dmd_archive_s3(bucket: &str) -> Result<S3Sink> {
     Ok(S3Sink::new(S3Options::from_env(bucket)?).await)
 }

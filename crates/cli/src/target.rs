@@ -10,6 +10,7 @@ use dmd_archive::config::check_bucket;
 use dmd_archive::retire::Retire;
 use dmd_archive::sink::{LocalDir, ObjectSink, SinkError};
 use dmd_archive::store::{ObjectStore, Page, StoreError};
+#[cfg(feature = "aws")]
 use dmd_s3::{S3Options, S3Sink};
 
 #[derive(clap::Args)]
@@ -27,6 +28,7 @@ pub struct Target {
 /// An opened archive.
 pub enum Archive {
     Dir(LocalDir),
+    #[cfg(feature = "aws")]
     Bucket(S3Sink),
 }
 
@@ -36,7 +38,7 @@ impl Target {
     pub async fn open(&self, existing: bool) -> Result<Archive> {
         if let Some(name) = &self.bucket {
             check_bucket("--bucket", name)?;
-            return Ok(Archive::Bucket(S3Sink::new(S3Options::from_env(name)?).await));
+            return bucket(name).await;
         }
         let dir = self.out.clone().unwrap_or_else(|| PathBuf::from("archive"));
         if existing && !dir.is_dir() {
@@ -46,10 +48,28 @@ impl Target {
     }
 }
 
+/// The bucket, with the S3 settings of the function.
+#[cfg(feature = "aws")]
+async fn bucket(name: &str) -> Result<Archive> {
+    Ok(Archive::Bucket(S3Sink::new(S3Options::from_env(name)?).await))
+}
+
+#[cfg(not(feature = "aws"))]
+async fn bucket(_name: &str) -> Result<Archive> {
+    bail!("{WITHOUT_AWS}")
+}
+
+/// What a command that needs S3 says in a `dmd` built without it.
+#[cfg(not(feature = "aws"))]
+pub const WITHOUT_AWS: &str =
+    "--bucket needs S3, and this dmd was built without it (`make run` builds a dmd for folders \
+     only): build the whole one with `cargo build --bin dmd`";
+
 impl ObjectSink for Archive {
     async fn put(&self, key: &str, body: Bytes, content_type: &'static str) -> Result<(), SinkError> {
         match self {
             Archive::Dir(d) => d.put(key, body, content_type).await,
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.put(key, body, content_type).await,
         }
     }
@@ -59,6 +79,7 @@ impl ObjectStore for Archive {
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> Result<Page, StoreError> {
         match self {
             Archive::Dir(d) => d.list(prefix, start_after).await,
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.list(prefix, start_after).await,
         }
     }
@@ -66,6 +87,7 @@ impl ObjectStore for Archive {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         match self {
             Archive::Dir(d) => d.get(key).await,
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.get(key).await,
         }
     }
@@ -75,6 +97,7 @@ impl Retire for Archive {
     fn uri(&self, key: &str) -> String {
         match self {
             Archive::Dir(d) => d.uri(key),
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.uri(key),
         }
     }
@@ -82,6 +105,7 @@ impl Retire for Archive {
     fn key_of(&self, uri: &str) -> Option<String> {
         match self {
             Archive::Dir(d) => d.key_of(uri),
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.key_of(uri),
         }
     }
@@ -89,6 +113,7 @@ impl Retire for Archive {
     async fn retire(&self, key: &str) -> Result<(), StoreError> {
         match self {
             Archive::Dir(d) => d.retire(key).await,
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.retire(key).await,
         }
     }
@@ -96,6 +121,7 @@ impl Retire for Archive {
     async fn sweep(&self, prefix: &str, before_ms: Option<i64>) -> Result<(), StoreError> {
         match self {
             Archive::Dir(d) => d.sweep(prefix, before_ms).await,
+            #[cfg(feature = "aws")]
             Archive::Bucket(b) => b.sweep(prefix, before_ms).await,
         }
     }
