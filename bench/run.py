@@ -158,8 +158,19 @@ class Invocations(http.server.BaseHTTPRequestHandler):
 def invocations(archiver, payload_file, runs, pin):
     """Median milliseconds per invocation of `archiver` on payload_file against the local S3
     server (the first invocation, which opens the connections, is left out)."""
-    endpoint = os.environ["DMD_MOTO_ENDPOINT"]
     bucket = "dmd-bench-invoke"
+    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME="archiver", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024",
+               AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="bench",
+               AWS_LAMBDA_LOG_GROUP_NAME="bench", ARCHIVE_BUCKET=bucket, RUST_LOG="warn")
+    cmd = (["taskset", "-c", "0"] if pin else []) + [archiver]
+    return serve_invocations(cmd, env, bucket, payload_file, runs)[0]
+
+
+def serve_invocations(cmd, env, bucket, payload_file, runs):
+    """Starts `cmd` (an archiver) with `env` and the runtime API stand-in, hands it
+    payload_file runs + 1 times, and returns the median milliseconds per invocation (the
+    first left out) and its resident set (VmHWM, KiB) after the last."""
+    endpoint = os.environ["DMD_MOTO_ENDPOINT"]
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")).read()
     body = open(payload_file, "rb").read()
     Invocations.queue = [(f"bench-{i}", body) for i in range(runs + 1)]
@@ -167,20 +178,29 @@ def invocations(archiver, payload_file, runs, pin):
     Invocations.done.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Invocations)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}",
-               AWS_LAMBDA_FUNCTION_NAME="archiver", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024",
-               AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="bench",
-               AWS_LAMBDA_LOG_GROUP_NAME="bench", ARCHIVE_BUCKET=bucket, RUST_LOG="warn")
-    cmd = (["taskset", "-c", "0"] if pin else []) + [archiver]
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     finished = Invocations.done.wait(300)
+    rss = high_water_kib(proc.pid)
     proc.kill()
     _, err = proc.communicate()
     server.shutdown()
     server.server_close()
     if not finished or not all(ok for _, ok, _, _ in Invocations.answers):
         sys.exit(f"bench: archiver invocations failed: {[a[3][:300] for a in Invocations.answers]} {err.decode()[-2000:]}")
-    return statistics.median(seconds * 1000 for _, _, seconds, _ in Invocations.answers[1:])
+    return statistics.median(seconds * 1000 for _, _, seconds, _ in Invocations.answers[1:]), rss
+
+
+def high_water_kib(pid):
+    """The largest resident set of a running process so far (VmHWM), in KiB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def machine():

@@ -36,3 +36,13 @@ bench-compact: venv ## Compact a day of 1,000,000 records; one partition's query
 bench-audit: venv ## dmd audit of 100,000 changes over 4 Kinesis shards on moto: time and peak memory.
 	$(CARGO) build --release --bin dmd
 	DMD_BIN=$(TARGET_DIR)/release/dmd tests/with-servers.sh $(PY) bench/audit_time.py 100000 4
+
+# The figures of docs/performance.md, "One build for every function": each function's start
+# and the archiver's invocations, from the bootstrap that `sam build` makes.
+.PHONY: bench-functions
+bench-functions: venv sam-build ## Cold start and resident set of each function, archiver invocations (one core, moto).
+	$(CARGO) build --bin dmd
+	rm -rf $(BENCH_WORK)/functions
+	$(DMD) generate --records 1000 --batch 1000 --seed 1 --out $(BENCH_WORK)/functions
+	tests/with-servers.sh $(PY) bench/functions_start.py --bootstrap $(SAM_BOOTSTRAP) \
+	  --batch $(BENCH_WORK)/functions/batch-00000.json --runs 50 --label "sam build"
