@@ -10,7 +10,7 @@ invocation of a 1,000-record batch and the resident set after --runs of them. Ev
 process is pinned to one core (`taskset -c 0`), as a function below 1,769 MB has one vCPU.
 
     tests/with-servers.sh .venv/bin/python bench/functions_start.py \\
-        --bootstrap .aws-sam/build/ArchiverFunction/bootstrap --batch EVENT.json
+        --bootstrap .aws-sam/build/ArchiverFunction-Shared/bootstrap --batch EVENT.json
     # one bootstrap per function (the layout of one build per function):
     ... --bootstrap archiver=A --bootstrap recoverer=R --bootstrap compactor=C
 """

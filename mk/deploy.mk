@@ -31,7 +31,9 @@ build: ## Build the functions' one executable: cargo lambda build --release --ar
 # of CI: an arm64 build needs the aarch64 Rust standard library from rustup
 # (docs/deploy.md). The template's default for deployment stays arm64.
 SAM_BUILD_ARCH ?= x86_64
-SAM_BOOTSTRAP := .aws-sam/build/ArchiverFunction/bootstrap
+# One build for every function: the SAM CLI puts it in the first function's folder with
+# -Shared (docs/deploy.md).
+SAM_BOOTSTRAP := .aws-sam/build/ArchiverFunction-Shared/bootstrap
 
 .PHONY: sam-build
 sam-build: venv ## sam build for SAM_BUILD_ARCH (x86_64) into .aws-sam/build, as make test does.

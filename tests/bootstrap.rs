@@ -1,4 +1,5 @@
 //! The deployable artifact: the `bootstrap` that `sam build` makes for `ArchiverFunction`
+//! and every other function
 //! (`make sam-build`, for x86_64; `make test` passes its path in `DMD_BOOTSTRAP`). It is
 //! an x86-64 Linux executable that Lambda's `provided.al2023` runtime can load, and,
 //! served by the loopback Lambda runtime API with S3 on moto, it answers DynamoDB Streams
@@ -34,7 +35,7 @@ pub(crate) fn bootstrap() -> PathBuf {
     let path = std::env::var_os("DMD_BOOTSTRAP").map(PathBuf::from).unwrap_or_else(|| {
         panic!(
             "DMD_BOOTSTRAP is not set: build the function with `make sam-build` and set \
-             DMD_BOOTSTRAP=$PWD/.aws-sam/build/ArchiverFunction/bootstrap (`make test` does both)"
+             DMD_BOOTSTRAP=$PWD/.aws-sam/build/ArchiverFunction-Shared/bootstrap (`make test` does both)"
         )
     });
     assert!(path.is_file(), "{} is missing: build it with `make sam-build`", path.display());

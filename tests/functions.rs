@@ -2,7 +2,6 @@
 //! the compactor the same `bootstrap`, and `DMD_FUNCTION` (unset: the archiver) decides
 //! which function one start of it serves.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,13 +9,6 @@ use serde_json::json;
 
 use crate::bootstrap::bootstrap;
 use crate::runtime_api::{AnswerKind, Function};
-
-/// The `bootstrap` that `sam build` put beside the archiver's for `function`.
-fn built_for(function: &str) -> PathBuf {
-    let archiver = bootstrap();
-    let build = archiver.parent().and_then(Path::parent).expect("the build folder of DMD_BOOTSTRAP");
-    build.join(function).join("bootstrap")
-}
 
 /// Starts the bootstrap outside the runtime API's reach with `vars` and returns its exit
 /// status and standard error, once it has stopped.
@@ -52,13 +44,21 @@ fn start_alone(vars: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
 }
 
 #[test]
-fn sam_build_gives_every_function_the_same_bootstrap() {
-    let archiver = std::fs::read(bootstrap()).expect("the archiver's bootstrap");
-    for function in ["RecovererFunction", "CompactorFunction"] {
-        let path = built_for(function);
-        let other = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(other == archiver, "{} differs from the archiver's bootstrap: two builds", path.display());
-    }
+fn sam_build_gives_every_function_the_one_build() {
+    // `.aws-sam/build/<folder>/bootstrap`, and beside the folder the built template, whose
+    // `CodeUri`s say which folder each function deploys.
+    let bootstrap = bootstrap();
+    let folder = bootstrap.parent().expect("the build's folder");
+    let name = folder.file_name().and_then(|n| n.to_str()).expect("a folder name");
+    let built = folder.parent().expect("the build folder").join("template.yaml");
+    let template = std::fs::read_to_string(&built).unwrap_or_else(|e| panic!("{}: {e}", built.display()));
+    let code: Vec<&str> = template
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("CodeUri:"))
+        .map(|v| v.trim().trim_matches('"'))
+        .collect();
+    assert_eq!(code.len(), 3, "one CodeUri per function (archiver, recoverer, compactor): {code:?}");
+    assert!(code.iter().all(|c| *c == name), "every function deploys {name}, the one build: {code:?}");
 }
 
 #[test]
