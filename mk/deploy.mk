@@ -39,6 +39,9 @@ SAM_BOOTSTRAP := .aws-sam/build/ArchiverFunction-Shared/bootstrap
 sam-build: venv ## sam build for SAM_BUILD_ARCH (x86_64) into .aws-sam/build, as make test does.
 	@export PATH="$(LAMBDA_PATH)" SAM_CLI_TELEMETRY=0; set -x; \
 	$(SAM) build --parameter-overrides Architecture=$(SAM_BUILD_ARCH)
+	@# The archiver's path of a build per function, for scripts that still use it; the
+	@# built template does not name it, so sam deploy ignores it.
+	@ln -sfn ArchiverFunction-Shared .aws-sam/build/ArchiverFunction
 	@ls -l $(SAM_BOOTSTRAP)
 
 .PHONY: deploy

@@ -47,7 +47,8 @@ fn start_alone(vars: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
 fn sam_build_gives_every_function_the_one_build() {
     // `.aws-sam/build/<folder>/bootstrap`, and beside the folder the built template, whose
     // `CodeUri`s say which folder each function deploys.
-    let bootstrap = bootstrap();
+    // Canonical: `ArchiverFunction` is a link to the shared folder (mk/deploy.mk).
+    let bootstrap = std::fs::canonicalize(bootstrap()).expect("the bootstrap's path");
     let folder = bootstrap.parent().expect("the build's folder");
     let name = folder.file_name().and_then(|n| n.to_str()).expect("a folder name");
     let built = folder.parent().expect("the build folder").join("template.yaml");
