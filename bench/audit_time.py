@@ -24,7 +24,7 @@ import boto3
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests/py"))
-from audit_streams import change  # noqa: E402
+from audit_streams import change, read_all  # noqa: E402
 from recover_streams import lambda_kinesis_record  # noqa: E402
 
 
@@ -50,20 +50,8 @@ def main():
         n = 0
         for shard in kin.list_shards(StreamARN=arn)["Shards"]:
             sid = shard["ShardId"]
-            raw = []
-
-            def keep(http_response, raw=raw, **_):
-                raw.append(json.loads(http_response.content))
-
-            kin.meta.events.register("after-call.*.GetRecords", keep)
-            it = kin.get_shard_iterator(StreamARN=arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                got = kin.get_records(StreamARN=arn, ShardIterator=it, Limit=1000)
-                if not got["Records"]:
-                    break
-                it = got.get("NextShardIterator")
-            kin.meta.events.unregister("after-call.*.GetRecords", keep)
-            records = [lambda_kinesis_record(r, sid, region, arn) for page in raw for r in page["Records"]]
+            raw = read_all(kin, sid, {"StreamARN": arn}, {"StreamARN": arn})
+            records = [lambda_kinesis_record(r, sid, region, arn) for r in raw]
             for i in range(0, len(records), 1000):
                 (events / f"batch-{n:05}.json").write_text(json.dumps({"Records": records[i:i + 1000]}))
                 n += 1

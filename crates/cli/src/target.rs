@@ -1,6 +1,6 @@
 //! Where a command finds the archive: `--out DIR` or `--bucket NAME`, the same two
-//! options for `verify`, `replay`, `recover` and `compact`, opened as one store that reads and
-//! writes either.
+//! options for `archive`, `verify`, `replay`, `recover` and `compact`, opened as one store
+//! that reads and writes either.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,11 @@ pub enum Archive {
 }
 
 impl Target {
+    /// `--out DIR` or `--bucket NAME` as a command other than these options names them.
+    pub fn new(out: Option<PathBuf>, bucket: Option<String>) -> Target {
+        Target { out, bucket }
+    }
+
     /// The bucket, else the folder. `existing`: the folder must already be there (a
     /// command that reads the archive), rather than be created by the first write.
     pub async fn open(&self, existing: bool) -> Result<Archive> {
@@ -61,8 +66,7 @@ async fn bucket(_name: &str) -> Result<Archive> {
 
 /// What a command that needs S3 says in a `dmd` built without it.
 #[cfg(not(feature = "aws"))]
-pub const WITHOUT_AWS: &str =
-    "--bucket needs S3, and this dmd was built without it (`make run` builds a dmd for folders \
+const WITHOUT_AWS: &str = "--bucket needs S3, and this dmd was built without it (`make run` builds a dmd for folders \
      only): build the whole one with `cargo build --bin dmd`";
 
 impl ObjectSink for Archive {
