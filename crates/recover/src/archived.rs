@@ -54,7 +54,8 @@ fn digest(shard: Option<&str>, sequence_number: &str) -> u128 {
 
 impl Archived {
     /// Reads the manifests under `prefix` written since `since_ms` (all when `None`)
-    /// that belong to `stream_arn` (or name no stream). A record that reached the stream
+    /// that belong to `stream_arn` (or name no stream) and, with `only_shards`, to one of
+    /// those shards (or name no shard: DynamoDB Streams' manifests do not). A record that reached the stream
     /// at or after `since_ms` is archived after it, so older manifests name none of the
     /// window's records: they are skipped by their processing day, and by their time of
     /// writing where the store lists it (S3 and a folder do), before they are read.
@@ -63,6 +64,7 @@ impl Archived {
         prefix: &str,
         since_ms: Option<i64>,
         stream_arn: &str,
+        only_shards: Option<&[&str]>,
     ) -> Result<Archived, StoreError> {
         let mut out = Archived::default();
         // A day earlier covers a run that started just before midnight; the margin, the
@@ -82,7 +84,7 @@ impl Archived {
                 futures::stream::iter(keys).map(|k| async move { (store.get(&k).await, k) }).buffered(READ_AT_ONCE);
             while let Some((got, key)) = read.next().await {
                 match got.ok().flatten().and_then(|b| serde_json::from_slice::<Manifest>(&b).ok()) {
-                    Some(m) => out.add(&m, stream_arn),
+                    Some(m) => out.add(&m, stream_arn, only_shards),
                     None => out.unreadable.push(key),
                 }
             }
@@ -94,12 +96,16 @@ impl Archived {
         Ok(out)
     }
 
-    /// Adds what `m` names, when it is a manifest of `stream_arn`.
-    pub fn add(&mut self, m: &Manifest, stream_arn: &str) {
+    /// Adds what `m` names, when it is a manifest of `stream_arn` (and, with
+    /// `only_shards`, of one of them or of no shard).
+    pub fn add(&mut self, m: &Manifest, stream_arn: &str, only_shards: Option<&[&str]>) {
         if m.event_source_arn.as_deref().is_some_and(|a| a != stream_arn) {
             return;
         }
         self.manifests += 1;
+        if m.shard_id.as_deref().is_some_and(|s| only_shards.is_some_and(|o| !o.contains(&s))) {
+            return;
+        }
         if m.sequence_numbers.is_empty() && m.records > 0 {
             self.without_sequence_numbers += 1;
             return;
@@ -145,16 +151,29 @@ mod tests {
     #[test]
     fn records_are_archived_retrying_or_not_named_per_shard() {
         let mut a = Archived::default();
-        a.add(&manifest("s", Some("shardId-1"), &["1", "2", "3"], &["3"]), "s");
-        a.add(&manifest("other", Some("shardId-1"), &["4"], &[]), "s");
+        a.add(&manifest("s", Some("shardId-1"), &["1", "2", "3"], &["3"]), "s", None);
+        a.add(&manifest("other", Some("shardId-1"), &["4"], &[]), "s", None);
         assert_eq!(a.named(Some("shardId-1"), "2"), Named::Archived);
         assert_eq!(a.named(Some("shardId-1"), "0002"), Named::Archived);
         assert_eq!(a.named(Some("shardId-1"), "3"), Named::Retrying);
         assert_eq!(a.named(Some("shardId-2"), "2"), Named::Not, "another shard's number 2");
         assert_eq!(a.named(Some("shardId-1"), "4"), Named::Not, "another stream's manifest");
         // A retried record archived by a later batch is archived.
-        a.add(&manifest("s", Some("shardId-1"), &["3"], &[]), "s");
+        a.add(&manifest("s", Some("shardId-1"), &["3"], &[]), "s", None);
         assert_eq!(a.named(Some("shardId-1"), "3"), Named::Archived);
         assert_eq!(a.manifests, 2);
+    }
+
+    #[test]
+    fn one_shards_audit_holds_only_that_shards_records() {
+        let mut a = Archived::default();
+        let only: &[&str] = &["shardId-2"];
+        a.add(&manifest("s", Some("shardId-1"), &["1"], &[]), "s", Some(only));
+        a.add(&manifest("s", Some("shardId-2"), &["2"], &[]), "s", Some(only));
+        a.add(&manifest("s", None, &["3"], &[]), "s", Some(only));
+        assert_eq!(a.named(Some("shardId-1"), "1"), Named::Not, "another shard's records are not held");
+        assert_eq!(a.named(Some("shardId-2"), "2"), Named::Archived);
+        assert_eq!(a.named(None, "3"), Named::Archived, "a manifest that names no shard is held");
+        assert_eq!((a.manifests, a.archived.len()), (3, 2));
     }
 }

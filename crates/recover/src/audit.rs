@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use dmd_archive::envelope::Source;
 use dmd_archive::sink::ObjectSink;
 use dmd_archive::store::{ObjectStore, StoreError};
 use dmd_archive::time::format_millis;
@@ -117,7 +118,7 @@ pub struct Audit {
     pub missing: Vec<Vec<Value>>,
 }
 
-/// Audits `stream` against the manifests of `store`.
+/// Audits every shard of `stream` against the manifests of `store` (`dmd audit`).
 pub async fn audit<S: ObjectStore>(
     streams: &Streams,
     store: &S,
@@ -125,13 +126,30 @@ pub async fn audit<S: ObjectStore>(
     stream: &StreamArn,
     opts: Options,
 ) -> Result<Audit, AuditError> {
+    let shards = streams.shards(stream).await.map_err(|e| AuditError::Shards(e.to_string()))?;
+    audit_shards(streams, store, manifest_prefix, stream, &shards, opts).await
+}
+
+/// Audits these shards of `stream` (the `auditor` function audits one per invocation).
+/// The manifests of the window are read once for all of them; when the shards are
+/// Kinesis shards, only the records of manifests naming one of them (or no shard) are
+/// held.
+pub async fn audit_shards<S: ObjectStore>(
+    streams: &Streams,
+    store: &S,
+    manifest_prefix: &str,
+    stream: &StreamArn,
+    shards: &[Shard],
+    opts: Options,
+) -> Result<Audit, AuditError> {
     // Without a window, the manifests of the stream's retention: an older record is gone.
     let manifests_from = match opts.since_ms {
         Some(ms) => Some(ms),
         None => streams.retention_ms(stream).await.map(|r| opts.now_ms - r),
     };
-    let archived = Archived::load(store, manifest_prefix, manifests_from, &stream.arn).await?;
-    let shards = streams.shards(stream).await.map_err(|e| AuditError::Shards(e.to_string()))?;
+    let only: Option<Vec<&str>> =
+        (stream.source == Source::Kinesis).then(|| shards.iter().map(|s| s.id.as_str()).collect());
+    let archived = Archived::load(store, manifest_prefix, manifests_from, &stream.arn, only.as_deref()).await?;
     let read = shards.iter().map(|s| audit_shard(streams, stream, s, &archived, opts));
     let results: Vec<(ShardLine, Vec<Vec<Value>>)> =
         futures::stream::iter(read).buffered(SHARDS_AT_ONCE).collect().await;
@@ -167,7 +185,7 @@ async fn audit_shard(
     let mut runs: Vec<Vec<Value>> = Vec::new();
     let mut last_missing: Option<usize> = None;
     // DynamoDB Streams' manifests name no shard: its sequence numbers are the stream's.
-    let shard_key = (stream.source == dmd_archive::envelope::Source::Kinesis).then_some(shard.id.as_str());
+    let shard_key = (stream.source == Source::Kinesis).then_some(shard.id.as_str());
     let pace = Pace { since_ms: opts.since_ms, until_ms: opts.now_ms, interval: opts.interval };
     let mut unrebuilt = 0usize;
     let mut class = |seen: Seen| {
