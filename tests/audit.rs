@@ -22,7 +22,7 @@ const ENV: [(&str, &str); 1] = [("AVRO_CODEC", "null")];
 /// Records per archived batch.
 const BATCH: usize = 100;
 
-fn helper(what: &str, name: &str, n: usize) -> Value {
+pub(crate) fn helper(what: &str, name: &str, n: usize) -> Value {
     let out = Command::new(python())
         .arg(util::root().join("tests/py/audit_streams.py"))
         .args([what, name, &n.to_string()])
@@ -32,7 +32,7 @@ fn helper(what: &str, name: &str, n: usize) -> Value {
     serde_json::from_slice(&out.stdout).expect("stream JSON")
 }
 
-fn seq(record: &Value) -> String {
+pub(crate) fn seq(record: &Value) -> String {
     let s = record["kinesis"]["sequenceNumber"].as_str().or_else(|| record["dynamodb"]["SequenceNumber"].as_str());
     s.expect("sequence number").to_owned()
 }

@@ -11,7 +11,7 @@ use crate::moto;
 use crate::runtime_api::Function;
 use crate::util::{self, dmd, dmd_bin, python};
 
-fn helper(args: &[&str]) -> String {
+pub(crate) fn helper(args: &[&str]) -> String {
     let out = Command::new(python())
         .arg(util::root().join("tests/py/fifo_queue.py"))
         .args(args)
@@ -21,7 +21,7 @@ fn helper(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8").trim().to_owned()
 }
 
-fn sqs_event(messages: &[Value]) -> Vec<u8> {
+pub(crate) fn sqs_event(messages: &[Value]) -> Vec<u8> {
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -33,7 +33,7 @@ fn sqs_event(messages: &[Value]) -> Vec<u8> {
     json!({ "Records": records }).to_string().into_bytes()
 }
 
-fn schedule(time: &str) -> Vec<u8> {
+pub(crate) fn schedule(time: &str) -> Vec<u8> {
     json!({"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
            "account": "123456789012", "time": time, "region": "eu-west-1", "resources": [], "detail": {}})
     .to_string()

@@ -1,5 +1,5 @@
-//! One executable for every function: `sam build` gives the archiver, the recoverer and
-//! the compactor the same `bootstrap`, and `DMD_FUNCTION` (unset: the archiver) decides
+//! One executable for every function: `sam build` gives the archiver, the recoverer, the
+//! compactor and the auditor the same `bootstrap`, and `DMD_FUNCTION` (unset: the archiver) decides
 //! which function one start of it serves.
 
 use std::process::{Command, Stdio};
@@ -58,7 +58,7 @@ fn sam_build_gives_every_function_the_one_build() {
         .filter_map(|l| l.trim().strip_prefix("CodeUri:"))
         .map(|v| v.trim().trim_matches('"'))
         .collect();
-    assert_eq!(code.len(), 3, "one CodeUri per function (archiver, recoverer, compactor): {code:?}");
+    assert_eq!(code.len(), 4, "one CodeUri per function (archiver, recoverer, compactor, auditor): {code:?}");
     assert!(code.iter().all(|c| *c == name), "every function deploys {name}, the one build: {code:?}");
 }
 
@@ -68,7 +68,7 @@ fn a_function_that_dmd_pipeline_does_not_have_stops_the_start_and_is_named() {
         let (status, stderr) = start_alone(&[("DMD_FUNCTION", role), ("ARCHIVE_BUCKET", "dmd-archive")]);
         assert!(!status.success(), "{role}: {stderr}");
         assert!(stderr.contains(&format!("invalid DMD_FUNCTION: {role:?}")), "{role}: {stderr}");
-        assert!(stderr.contains("archiver, recoverer or compactor"), "{role}: {stderr}");
+        assert!(stderr.contains("archiver, recoverer, compactor or auditor"), "{role}: {stderr}");
     }
 }
 
@@ -80,6 +80,18 @@ fn dmd_function_compactor_reads_the_compactors_configuration() {
     // The archiver and the recoverer need no queue: the same start gets further.
     let (_, stderr) = start_alone(&[("DMD_FUNCTION", "recoverer"), ("ARCHIVE_BUCKET", "dmd-archive")]);
     assert!(!stderr.contains("COMPACT_QUEUE_URL"), "{stderr}");
+    // The auditor needs its stream and its queue, each named when it is missing or wrong.
+    let (status, stderr) = start_alone(&[("DMD_FUNCTION", "auditor"), ("ARCHIVE_BUCKET", "dmd-archive")]);
+    assert!(!status.success() && stderr.contains("auditor: invalid AUDIT_STREAM_ARN: is required"), "{stderr}");
+    let arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/demand";
+    let (status, stderr) = start_alone(&[
+        ("DMD_FUNCTION", "auditor"),
+        ("ARCHIVE_BUCKET", "dmd-archive"),
+        ("AUDIT_STREAM_ARN", arn),
+        ("AUDIT_QUEUE_URL", "http://127.0.0.1:5055/123456789012/audit.fifo"),
+        ("AUDIT_WINDOW_MINUTES", "0"),
+    ]);
+    assert!(!status.success() && stderr.contains("auditor: invalid AUDIT_WINDOW_MINUTES"), "{stderr}");
 }
 
 /// An SQS event with one message that is not a Lambda on-failure record.

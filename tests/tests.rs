@@ -12,6 +12,7 @@ mod proxy;
 mod runtime_api;
 
 mod audit;
+mod auditor;
 mod bootstrap;
 mod cli;
 mod compact;

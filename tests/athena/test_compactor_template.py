@@ -5,7 +5,6 @@ Glue tables, whose columns must be the Avro tables' columns."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import tomllib
 import pytest
 
 from conftest import BUCKET, RECORD_TYPES, ROOT, glue_tables
-from test_template import DDB_STREAM, KINESIS_STREAM, KMS_KEY, Stack, cfn_lint, dashboard, param, sam_transform
+from test_template import DDB_STREAM, KINESIS_STREAM, KMS_KEY, Stack, assert_lints_clean, dashboard, dashboard_rows, param, sam_transform
 
 COMPACTOR_ENV = {"DMD_FUNCTION", "ARCHIVE_BUCKET", "DATA_PREFIX", "ERROR_PREFIX", "MANIFEST_PREFIX", "COMPACT_PREFIX", "COMPACT_QUEUE_URL",
                  "COMPACT_LOOKBACK_MINUTES"}
@@ -39,10 +38,7 @@ def test_sam_transform_then_cfn_lint_is_clean(template, tmp_path, params):
     """With and without data expiry (which adds the copy's expiry rule)."""
     out = sam_transform(template, {"SourceStreamArn": DDB_STREAM, **params})
     assert out["Resources"]["CompactorFunction"]["Type"] == "AWS::Lambda::Function"
-    path = tmp_path / "transformed.json"
-    path.write_text(json.dumps(out, indent=1), encoding="utf-8")
-    proc = cfn_lint(path)
-    assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+    assert_lints_clean(out, tmp_path)
 
 
 def test_parameters(template):
@@ -263,21 +259,7 @@ def compactor_metrics() -> set[str]:
 
 def test_dashboard_and_operations_guide_show_the_compactor(template):
     body = dashboard(template)
-    rows, previous = [], None
-    for w in body["widgets"]:
-        if w["type"] != "metric":
-            continue
-        for row in w["properties"]["metrics"]:
-            if isinstance(row[0], dict):
-                continue
-            # "." repeats the previous row's value at that place; "..." all of them but the last.
-            if row[0] == "...":
-                row = previous[:-1] + row[1:]
-            else:
-                row = [previous[i] if v == "." else v for i, v in enumerate(row)]
-            row = [v for v in row if not isinstance(v, dict)]
-            rows.append(tuple(row))
-            previous = row
+    rows = dashboard_rows(body)
     for metric in COMPACTOR_METRICS:
         assert ("dmd-pipeline", metric, "FunctionName", "<CompactorFunction>") in rows, metric
     assert COMPACTOR_METRICS <= compactor_metrics()

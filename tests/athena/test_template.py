@@ -149,6 +149,14 @@ def param(tpl: dict, name: str) -> dict:
 # Linting
 
 
+def assert_lints_clean(transformed: dict, tmp_path: Path) -> None:
+    """cfn-lint finds nothing in a transformed template."""
+    path = tmp_path / "transformed.json"
+    path.write_text(json.dumps(transformed, indent=1), encoding="utf-8")
+    proc = cfn_lint(path)
+    assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+
+
 def test_cfn_lint_template_is_clean():
     proc = cfn_lint(TEMPLATE)
     assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
@@ -200,6 +208,13 @@ def test_transform_creates_what_the_docs_list(template):
         ("CompactDeadLetterQueue", "AWS::SQS::Queue"), ("CompactQueuePolicy", "AWS::SQS::QueuePolicy"),
         ("CompactorMapping", "AWS::Lambda::EventSourceMapping"), ("CompactFailuresAlarm", "AWS::CloudWatch::Alarm"),
         ("CompactorErrorsAlarm", "AWS::CloudWatch::Alarm"),
+        # The audit against the stream (test_auditor_template.py checks their settings).
+        ("AuditorLogGroup", "AWS::Logs::LogGroup"), ("AuditorRole", "AWS::IAM::Role"),
+        ("AuditorFunction", "AWS::Lambda::Function"), ("AuditScheduleRule", "AWS::Events::Rule"),
+        ("AuditSchedulePermission", "AWS::Lambda::Permission"), ("AuditQueue", "AWS::SQS::Queue"),
+        ("AuditDeadLetterQueue", "AWS::SQS::Queue"), ("AuditQueuePolicy", "AWS::SQS::QueuePolicy"),
+        ("AuditorMapping", "AWS::Lambda::EventSourceMapping"), ("MissingRecordsAlarm", "AWS::CloudWatch::Alarm"),
+        ("AuditIncompleteAlarm", "AWS::CloudWatch::Alarm"), ("AuditorErrorsAlarm", "AWS::CloudWatch::Alarm"),
         ("Dashboard", "AWS::CloudWatch::Dashboard"),
         ("LogSubscriptionRole", "AWS::IAM::Role"),
         ("LogSubscription", "AWS::Logs::SubscriptionFilter"),
@@ -557,6 +572,26 @@ def emitted_metrics() -> set[str]:
 def dashboard(template, **params) -> dict:
     stack = Stack(template, SourceStreamArn=DDB_STREAM, **params)
     return json.loads(stack.resource("Dashboard")["DashboardBody"])
+
+
+def dashboard_rows(body: dict) -> list[tuple]:
+    """Every metric row of the dashboard's metric widgets written out: "." repeats the
+    previous row's value at that place, "..." all of them but the last; options left out."""
+    rows, previous = [], None
+    for w in body["widgets"]:
+        if w["type"] != "metric":
+            continue
+        for row in w["properties"]["metrics"]:
+            if isinstance(row[0], dict):
+                continue
+            if row[0] == "...":
+                row = previous[:-1] + row[1:]
+            else:
+                row = [previous[i] if v == "." else v for i, v in enumerate(row)]
+            row = [v for v in row if not isinstance(v, dict)]
+            rows.append(tuple(row))
+            previous = row
+    return rows
 
 
 def test_dashboard_is_valid_json_and_shows_what_operations_md_explains(template):

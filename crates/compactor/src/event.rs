@@ -50,21 +50,10 @@ fn date(s: &str) -> Result<NaiveDate, String> {
 
 /// Reads an invocation's payload; `now` dates a scheduled event without a `time`.
 pub fn parse(payload: &Value, now: DateTime<Utc>) -> Result<Request, String> {
-    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
-        let mut messages = Vec::with_capacity(records.len());
-        for r in records {
-            let id = r.get("messageId").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let body = r.get("body").and_then(Value::as_str).unwrap_or_default().to_owned();
-            messages.push((id, body));
-        }
+    if let Some(messages) = dmd_runtime::invocation::queue_messages(payload) {
         return Ok(Request::Messages(messages));
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        let at = payload
-            .get("time")
-            .and_then(Value::as_str)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map_or(now, |t| t.with_timezone(&Utc));
+    if let Some(at) = dmd_runtime::invocation::scheduled_at(payload, now) {
         let today = at.date_naive();
         let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
         return Ok(Request::Plan {

@@ -5,8 +5,6 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use dmd_compact::Partition;
 
 use crate::event::PartitionMessage;
@@ -24,34 +22,12 @@ pub struct SqsQueue {
 
 impl PartitionQueue for SqsQueue {
     async fn send(&self, partitions: &[Partition]) -> Result<(), String> {
-        // SendMessageBatch takes ten messages at most.
-        for chunk in partitions.chunks(10) {
-            let mut entries = Vec::with_capacity(chunk.len());
-            for (i, p) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(&PartitionMessage::of(p)).map_err(|e| e.to_string())?;
-                let group = format!("{}/{}", p.record_type.as_str(), p.date_text());
-                entries.push(
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body)
-                        .message_group_id(group)
-                        .build()
-                        .map_err(|e| e.to_string())?,
-                );
-            }
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| DisplayErrorContext(&e).to_string())?;
-            if let Some(f) = out.failed().first() {
-                return Err(format!("{} of {} messages refused: {}", out.failed().len(), chunk.len(), f.code()));
-            }
+        let mut messages = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            let body = serde_json::to_string(&PartitionMessage::of(p)).map_err(|e| e.to_string())?;
+            messages.push((body, format!("{}/{}", p.record_type.as_str(), p.date_text())));
         }
-        Ok(())
+        dmd_runtime::fifo::send(&self.client, &self.url, &messages).await.map_err(|e| e.0)
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use dmd_lambda::logging::LogSettings;
 
 pub mod archiver;
+pub mod auditor;
 pub mod compactor;
 pub mod recoverer;
 pub mod role;
@@ -53,12 +54,13 @@ pub fn main(role: Result<Role, role::UnknownRole>, name: &str) -> ExitCode {
     }
 }
 
-/// The role's start and invocations. Each future is boxed: the three are large and only
+/// The role's start and invocations. Each future is boxed: they are large and only
 /// one of them ever runs.
 fn serve(role: Role) -> Pin<Box<dyn Future<Output = anyhow::Result<()>>>> {
     match role {
         Role::Archiver => Box::pin(archiver::serve()),
         Role::Recoverer => Box::pin(recoverer::serve()),
         Role::Compactor => Box::pin(compactor::serve()),
+        Role::Auditor => Box::pin(auditor::serve()),
     }
 }

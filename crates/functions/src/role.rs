@@ -15,14 +15,16 @@ pub enum Role {
     Recoverer,
     /// The Parquet copy of the partitions (`CompactorFunction`).
     Compactor,
+    /// The archive against its stream, on a schedule (`AuditorFunction`).
+    Auditor,
 }
 
 /// Every role, in the order the error message names them.
-pub const ROLES: [Role; 3] = [Role::Archiver, Role::Recoverer, Role::Compactor];
+pub const ROLES: [Role; 4] = [Role::Archiver, Role::Recoverer, Role::Compactor, Role::Auditor];
 
 /// `DMD_FUNCTION` names no function.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid {VARIABLE}: {0:?} is not a function of dmd-pipeline (archiver, recoverer or compactor)")]
+#[error("invalid {VARIABLE}: {0:?} is not a function of dmd-pipeline (archiver, recoverer, compactor or auditor)")]
 pub struct UnknownRole(pub String);
 
 impl Role {
@@ -32,6 +34,7 @@ impl Role {
             Role::Archiver => "archiver",
             Role::Recoverer => "recoverer",
             Role::Compactor => "compactor",
+            Role::Auditor => "auditor",
         }
     }
 
@@ -77,10 +80,10 @@ mod tests {
     fn empty_is_the_archiver_and_anything_else_is_refused() {
         assert_eq!(Role::parse("").unwrap(), Role::Archiver);
         assert_eq!(Role::parse("  ").unwrap(), Role::Archiver);
-        for bad in ["archive", "auditor", "archiver,recoverer", "dmd-function"] {
+        for bad in ["archive", "audit", "archiver,recoverer", "dmd-function"] {
             let e = Role::parse(bad).unwrap_err().to_string();
             assert!(e.contains("DMD_FUNCTION") && e.contains(&format!("{bad:?}")), "{e}");
-            assert!(e.contains("archiver, recoverer or compactor"), "{e}");
+            assert!(e.contains("archiver, recoverer, compactor or auditor"), "{e}");
         }
     }
 }
