@@ -112,6 +112,7 @@ class Invocations(http.server.BaseHTTPRequestHandler):
     queue = []
     started = {}
     answers = []
+    deadline_ms = 900_000  # each invocation's time limit (Lambda-Runtime-Deadline-Ms)
     done = threading.Event()
     lock = threading.Lock()
 
@@ -130,7 +131,7 @@ class Invocations(http.server.BaseHTTPRequestHandler):
         rid, body = item
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", rid)
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 900_000))
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + Invocations.deadline_ms))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:archiver")
         self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
         self.send_header("Content-Length", str(len(body)))

@@ -18,6 +18,7 @@ mod cli;
 mod compact;
 mod compactor;
 mod events;
+mod failure_records;
 mod faults;
 mod functions;
 mod lambda;

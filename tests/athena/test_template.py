@@ -127,6 +127,10 @@ class Stack:
                 return str(self.ev(x[1])) in [str(self.ev(c)) for c in x[0]]
             if k == "Condition":
                 return self.cond(x)
+            if k == "Fn::Split":
+                return str(self.ev(x[1])).split(x[0])
+            if k == "Fn::Select":
+                return self.ev(x[1])[int(x[0])]
         if isinstance(v, dict):
             out = {k: self.ev(x) for k, x in v.items()}
             return {k: x for k, x in out.items() if x is not NOVALUE}
@@ -187,6 +191,10 @@ def test_transform_creates_what_the_docs_list(template):
         ("SourceMapping", "AWS::Lambda::EventSourceMapping"),
         ("FailedBatchQueue", "AWS::SQS::Queue"),
         ("FailedBatchQueuePolicy", "AWS::SQS::QueuePolicy"),
+        # The S3 on-failure destination (FailureDestination=s3, the default).
+        ("FailedBatchBucket", "AWS::S3::Bucket"), ("FailedBatchBucketPolicy", "AWS::S3::BucketPolicy"),
+        ("FailedBatchRule", "AWS::Events::Rule"), ("FailedBatchDeadLetterQueue", "AWS::SQS::Queue"),
+        ("FailedBatchDeadLetterAlarm", "AWS::CloudWatch::Alarm"),
         ("RecovererLogGroup", "AWS::Logs::LogGroup"),
         ("RecovererRole", "AWS::IAM::Role"),
         ("RecovererFunction", "AWS::Lambda::Function"),
@@ -201,6 +209,11 @@ def test_transform_creates_what_the_docs_list(template):
         ("FailedFilesAlarm", "AWS::CloudWatch::Alarm"),
         ("ThrottlesAlarm", "AWS::CloudWatch::Alarm"),
         ("UnrecoveredBatchesAlarm", "AWS::CloudWatch::Alarm"),
+        # A stopped or struggling pipeline, and the helpers' own failures.
+        ("ArchiverStoppedAlarm", "AWS::CloudWatch::Alarm"), ("DurationNearTimeoutAlarm", "AWS::CloudWatch::Alarm"),
+        ("FailureDestinationAlarm", "AWS::CloudWatch::Alarm"), ("RecovererErrorsAlarm", "AWS::CloudWatch::Alarm"),
+        ("RecovererThrottlesAlarm", "AWS::CloudWatch::Alarm"), ("CompactorThrottlesAlarm", "AWS::CloudWatch::Alarm"),
+        ("AuditorThrottlesAlarm", "AWS::CloudWatch::Alarm"),
         # The Parquet copy (test_compactor_template.py checks their settings).
         ("CompactorLogGroup", "AWS::Logs::LogGroup"), ("CompactorRole", "AWS::IAM::Role"),
         ("CompactorFunction", "AWS::Lambda::Function"), ("CompactScheduleRule", "AWS::Events::Rule"),
@@ -368,22 +381,32 @@ def test_source_mapping(template):
     assert esm["BatchSize"] == "10000"
     assert esm["BisectBatchOnFunctionError"] is True
     assert esm["StartingPosition"] == "TRIM_HORIZON"
-    assert esm["DestinationConfig"]["OnFailure"]["Destination"] == "<FailedBatchQueue.Arn>"
+    # The whole batch to the failure bucket by default; its range to the queue with sqs.
+    assert esm["DestinationConfig"]["OnFailure"]["Destination"] == "<FailedBatchBucket.Arn>"
+    sqs = Stack(template, SourceStreamArn=KINESIS_STREAM, SourceType="kinesis", FailureDestination="sqs")
+    assert sqs.resource("SourceMapping")["DestinationConfig"]["OnFailure"]["Destination"] == "<FailedBatchQueue.Arn>"
+    assert not sqs.resource("FailedBatchBucket") and not sqs.resource("FailedBatchRule")
     assert template["Resources"]["FailedBatchQueue"]["Type"] == "AWS::SQS::Queue"
     assert esm["ParallelizationFactor"] == "1"
     assert template["Resources"]["SourceMapping"]["Properties"]["ParallelizationFactor"] == {"Ref": "ParallelizationFactor"}
     assert esm["Enabled"] is True
 
 
-def test_retries_last_as_long_as_the_stream_holds_the_records(template):
-    # -1: Lambda retries a failing batch until its records expire from the stream, and
-    # discards nothing while they can still be archived (docs/deploy.md: the cost).
+def test_a_failing_batch_blocks_its_shard_an_hour_at_most_and_is_then_kept_whole(template):
+    # The record age bounds the retries (a count would not: a failing invocation lasts
+    # from half a second to the timeout, bench/failing_invocation.py), and by default the
+    # batch Lambda then discards goes whole to the failure bucket (docs/decisions.md).
     retries = param(template, "MaximumRetryAttempts")
     assert retries["Default"] == -1 and retries["MinValue"] == -1 and retries["MaxValue"] == 10000
     age = param(template, "MaximumRecordAgeInSeconds")
-    assert age["Default"] == -1 and age["MinValue"] == -1 and age["MaxValue"] == 604800
+    assert age["Default"] == 3600 and age["MinValue"] == -1 and age["MaxValue"] == 604800
     esm = Stack(template, SourceStreamArn=DDB_STREAM).resource("SourceMapping")
-    assert esm["MaximumRetryAttempts"] == "-1" and esm["MaximumRecordAgeInSeconds"] == "-1"
+    assert esm["MaximumRetryAttempts"] == "-1" and esm["MaximumRecordAgeInSeconds"] == "3600"
+    assert esm["DestinationConfig"]["OnFailure"]["Destination"] == "<FailedBatchBucket.Arn>"
+    bucket = Stack(template, SourceStreamArn=DDB_STREAM).resource("FailedBatchBucket")
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert param(template, "FailureRecordRetentionInDays")["Default"] == 14
+    assert rule["ExpirationInDays"] == "14" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
 
 
 @pytest.mark.parametrize("age,valid", [("-1", True), ("0", False), ("59", False), ("60", True), ("604800", True)])
@@ -446,14 +469,21 @@ def test_role_is_least_privilege(template, params, stream_actions):
             by_action.setdefault(a, []).extend(st["resources"])
         for r in st["resources"]:
             assert r != "*", st
-    assert set(by_action) == {"s3:PutObject", "sqs:SendMessage", "logs:CreateLogStream", "logs:PutLogEvents"} | stream_actions
-    # Objects under the data and error prefixes only: no read, no list, no delete.
+    assert set(by_action) == {"s3:PutObject", "s3:ListBucket", "logs:CreateLogStream", "logs:PutLogEvents"} | stream_actions
+    # Objects under the data and error prefixes only: no read, no list, no delete; and
+    # the failure records that the source mapping writes with this role.
     assert sorted(by_action["s3:PutObject"]) == [
-        "<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*", "<ArchiveBucket.Arn>/manifests/*"]
+        "<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*", "<ArchiveBucket.Arn>/manifests/*",
+        "<FailedBatchBucket.Arn>/*"]
+    assert by_action["s3:ListBucket"] == ["<FailedBatchBucket.Arn>"]
     for a in stream_actions:
         assert by_action[a] == [params["SourceStreamArn"]]
-    assert by_action["sqs:SendMessage"] == ["<FailedBatchQueue.Arn>"]
     assert by_action["logs:PutLogEvents"] == ["<ArchiverLogGroup.Arn>"]
+    # With the queue as the destination, it sends there instead, and nothing to S3 but the archive.
+    queued = role_statements(template, FailureDestination="sqs", **params)
+    sends = [st for st in queued if "sqs:SendMessage" in st["actions"]]
+    assert [st["resources"] for st in sends] == [["<FailedBatchQueue.Arn>"]]
+    assert not any("s3:ListBucket" in st["actions"] for st in queued)
 
 
 def test_role_decrypts_only_with_the_named_key(template):
@@ -467,7 +497,8 @@ def test_role_decrypts_only_with_the_named_key(template):
 def test_role_follows_the_prefixes(template):
     statements = role_statements(template, SourceStreamArn=DDB_STREAM, DataPrefix="a/data/", ErrorPrefix="a/errors/",
                                  ManifestPrefix="a/manifests/")
-    puts = [r for st in statements if "s3:PutObject" in st["actions"] for r in st["resources"]]
+    puts = [r for st in statements if "s3:PutObject" in st["actions"] for r in st["resources"]
+            if r.startswith("<ArchiveBucket.Arn>")]
     assert sorted(puts) == ["<ArchiveBucket.Arn>/a/data/*", "<ArchiveBucket.Arn>/a/errors/*",
                             "<ArchiveBucket.Arn>/a/manifests/*"]
 
@@ -558,6 +589,51 @@ def test_alarms(template):
     assert stack.resource("RecovererFunction")["FunctionName"] == "dmd-pipeline-recoverer"
     recovery = (ROOT / "crates" / "lambda" / "src" / "recovery_report.rs").read_text(encoding="utf-8")
     assert '("UnrecoveredBatches", ' in recovery
+
+
+@pytest.mark.parametrize("arn,namespace,metric,dimension,name", [
+    (DDB_STREAM, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", DDB_STREAM.split("/")[1]),
+    (KINESIS_STREAM, "AWS/Kinesis", "IncomingRecords", "StreamName", "dmd-demand-changes"),
+])
+def test_an_archiver_that_stops_while_the_source_changes_raises_an_alarm(template, arn, namespace, metric, dimension, name):
+    # A disabled mapping or a lost stream emits no archiver metric at all, so no alarm on
+    # the archiver's metrics can see it: the source's writes against the invocations can.
+    kind = "dynamodb" if namespace == "AWS/DynamoDB" else "kinesis"
+    alarm = Stack(template, SourceStreamArn=arn, SourceType=kind).resource("ArchiverStoppedAlarm")
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    (shown,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
+    assert shown["Expression"] == "IF(FILL(changes, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)"
+    changes = metrics["changes"]["MetricStat"]["Metric"]
+    assert (changes["Namespace"], changes["MetricName"]) == (namespace, metric)
+    assert changes["Dimensions"] == [{"Name": dimension, "Value": name}]
+    invocations = metrics["invocations"]["MetricStat"]["Metric"]
+    assert (invocations["Namespace"], invocations["MetricName"]) == ("AWS/Lambda", "Invocations")
+    assert invocations["Dimensions"] == [{"Name": "FunctionName", "Value": "<ArchiverFunction>"}]
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (3, 3, 0)
+    assert alarm["AlarmActions"] == ["<AlarmTopic>"]
+
+
+def test_duration_alarm_follows_the_timeout_and_helpers_failures_alarm(template):
+    stack = Stack(template, SourceStreamArn=DDB_STREAM, Timeout="45")
+    alarm = stack.resource("DurationNearTimeoutAlarm")
+    (shown,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
+    assert shown["Expression"] == "duration / 45000" and alarm["Threshold"] == 0.8
+    (duration,) = [m for m in alarm["Metrics"] if not m["ReturnData"]]
+    assert duration["MetricStat"]["Metric"]["MetricName"] == "Duration" and duration["MetricStat"]["Stat"] == "Maximum"
+
+    def alarm_of(name):
+        a = stack.resource(name)
+        assert a["AlarmActions"] == ["<AlarmTopic>"]
+        return a["Namespace"], a["MetricName"], {d["Name"]: d["Value"] for d in a["Dimensions"]}
+
+    assert alarm_of("FailureDestinationAlarm") == ("AWS/Lambda", "DestinationDeliveryFailures",
+                                                   {"FunctionName": "<ArchiverFunction>"})
+    assert stack.resource("RecovererFunction")["FunctionName"] == "dmd-pipeline-recoverer"
+    for name, metric, function in (("RecovererErrorsAlarm", "Errors", "dmd-pipeline-recoverer"),
+                                   ("RecovererThrottlesAlarm", "Throttles", "dmd-pipeline-recoverer"),
+                                   ("CompactorThrottlesAlarm", "Throttles", "<CompactorFunction>"),
+                                   ("AuditorThrottlesAlarm", "Throttles", "<AuditorFunction>")):
+        assert alarm_of(name) == ("AWS/Lambda", metric, {"FunctionName": function}), name
 
 
 def emitted_metrics() -> set[str]:
@@ -764,6 +840,9 @@ def test_recoverer_role_is_least_privilege(template, params, stream_actions):
          "resources": ["<ArchiveBucket.Arn>/data/*", "<ArchiveBucket.Arn>/errors/*", "<ArchiveBucket.Arn>/manifests/*"]},
         {"actions": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
          "resources": ["<FailedBatchQueue.Arn>"]},
+        # The failure records it is told of, and the markers of those it recovered.
+        {"actions": ["s3:GetObject"], "resources": ["<FailedBatchBucket.Arn>/*"]},
+        {"actions": ["s3:PutObject"], "resources": ["<FailedBatchBucket.Arn>/recovered/*"]},
         {"actions": ["logs:CreateLogStream", "logs:PutLogEvents"], "resources": ["<RecovererLogGroup.Arn>"]},
     ], key=lambda st: st["actions"])
     # The calls crates/recover makes are the ones granted.
@@ -805,7 +884,11 @@ def test_recoverer_function_is_the_archivers_configuration_and_binary(template):
     stack = Stack(template, SourceStreamArn=DDB_STREAM, AvroCodec="zstandard", PiiAttributes="address")
     fn, archiver = stack.resource("RecovererFunction"), stack.resource("ArchiverFunction")
     # The archiver's environment, and the one executable told to serve the recoverer.
-    assert fn["Environment"]["Variables"] == dict(archiver["Environment"]["Variables"], DMD_FUNCTION="recoverer")
+    # The failure bucket's name too: its records hold their batch.
+    assert fn["Environment"]["Variables"] == dict(archiver["Environment"]["Variables"], DMD_FUNCTION="recoverer",
+                                                  FAILED_BATCH_BUCKET="<FailedBatchBucket>")
+    queued = Stack(template, SourceStreamArn=DDB_STREAM, FailureDestination="sqs").resource("RecovererFunction")
+    assert queued["Environment"]["Variables"]["FAILED_BATCH_BUCKET"] == ""
     assert "DMD_FUNCTION" not in archiver["Environment"]["Variables"]
     assert fn["Environment"]["Variables"]["PII_ATTRIBUTES"] == "address"
     for key in ("Runtime", "Handler", "Architectures", "MemorySize", "CodeUri"):

@@ -21,6 +21,8 @@ mod cat;
 #[cfg(feature = "parquet")]
 mod compact;
 #[cfg(feature = "aws")]
+mod failures;
+#[cfg(feature = "aws")]
 mod recover;
 mod replay;
 mod target;

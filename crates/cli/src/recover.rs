@@ -1,6 +1,7 @@
 //! `dmd recover`: the batches Lambda gave up on, read back from their stream and archived
 //! exactly as the function would, from on-failure messages in files or in the failure
-//! queue (a queue message is deleted only when its range was recovered in full).
+//! queue (a queue message is deleted only when its range was recovered in full), and
+//! the batches that failure records of an S3 destination hold (`failures`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,7 +14,8 @@ use dmd_archive::sink::ObjectSink;
 use dmd_archive::{Limits, Pipeline, SystemClock};
 use dmd_recover::{Pass, Queue, Recoverer, Recovery, Streams};
 
-use crate::target::Target;
+use crate::failures;
+use crate::target::{Archive, Target};
 
 /// How long a message received from the queue stays hidden from other readers during a
 /// run. A message not recovered in full is made visible again when the run ends.
@@ -38,8 +40,14 @@ pub struct Args {
     #[command(flatten)]
     target: Target,
     /// Take the messages from this SQS queue (the stack's FailedBatchQueueUrl).
-    #[arg(long, value_name = "URL", conflicts_with = "messages", required_unless_present = "messages")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["messages", "failures"], required_unless_present_any = ["messages", "failures"])]
     queue: Option<String>,
+    /// Take the failure records of an S3 on-failure destination: s3://BUCKET[/PREFIX]
+    /// (the stack's FailedBatchBucketName; default prefix aws/lambda/) or a folder with
+    /// the bucket's keys. Each holds its batch, archived with no read of the stream, and
+    /// is marked recovered beside it (recovered/<key>); a marked record is passed by.
+    #[arg(long, value_name = "LOCATION", conflicts_with = "messages")]
+    failures: Option<String>,
     /// How many files of a batch to write at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
@@ -63,9 +71,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let sdk = dmd_recover::sdk_config().await;
         let recoverer = Recoverer::new(pipeline, Streams::new(&sdk));
         let limits = Limits { concurrency: args.concurrency.into(), deadline: None };
-        let from = match &args.queue {
-            Some(url) => From::Queue(Queue::new(&sdk, url.as_str())),
-            None => From::Files(args.messages),
+        let from = match (&args.queue, &args.failures) {
+            (Some(url), _) => From::Queue(Queue::new(&sdk, url.as_str())),
+            (None, Some(location)) => {
+                let (store, prefix) = failures::open(location).await?;
+                From::Failures(store, prefix)
+            }
+            (None, None) => From::Files(args.messages),
         };
         let archive = args.target.open(false).await?;
         recover_all(&recoverer, &archive, limits, from).await
@@ -76,6 +88,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 enum From {
     Files(Vec<PathBuf>),
     Queue(Queue),
+    Failures(Archive, String),
 }
 
 async fn recover_all<S: ObjectSink>(
@@ -107,6 +120,9 @@ async fn recover_all<S: ObjectSink>(
                 all &= print(&message.id, &recovery)?;
             }
             pass.finish().await.context("cannot release the messages kept for a later run")?;
+        }
+        From::Failures(store, prefix) => {
+            all = failures::recover_all(recoverer, sink, limits, &store, &prefix, print).await?;
         }
     }
     Ok(if all { ExitCode::SUCCESS } else { ExitCode::from(1) })

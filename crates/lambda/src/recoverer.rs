@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use dmd_archive::deliver::ANSWER_RESERVE;
 use dmd_archive::sink::ObjectSink;
+use dmd_archive::store::ObjectStore;
 use dmd_archive::{Deadline, Limits, Pipeline, SystemClock};
-use dmd_recover::{Recoverer, Recovery, StreamReader};
+use dmd_recover::{failure_record, Recoverer, Recovery, StreamReader};
 use lambda_runtime::LambdaEvent;
 
 use crate::config::Config;
@@ -25,9 +26,13 @@ pub struct RecoverFunction<R, S> {
     concurrency: usize,
     deadline_margin: Duration,
     function_name: String,
+    /// The bucket of the S3 on-failure destination (`FAILED_BATCH_BUCKET`), and the
+    /// store that reads it: a message that is S3's event of a new object there is
+    /// recovered from that object.
+    failure_records: Option<(String, S)>,
 }
 
-impl<R: StreamReader, S: ObjectSink> RecoverFunction<R, S> {
+impl<R: StreamReader, S: ObjectSink + ObjectStore> RecoverFunction<R, S> {
     /// Fails only when the built-in Avro schemas do not load (a build defect).
     pub fn new(config: &Config, reader: R, sink: S) -> anyhow::Result<RecoverFunction<R, S>> {
         let pipeline = Pipeline::new(config.settings.clone())?;
@@ -38,7 +43,14 @@ impl<R: StreamReader, S: ObjectSink> RecoverFunction<R, S> {
             concurrency: config.concurrency,
             deadline_margin: config.deadline_margin,
             function_name,
+            failure_records: None,
         })
+    }
+
+    /// Recovers the failure records that S3 announces in `bucket`, read through `store`.
+    pub fn with_failure_records(mut self, bucket: String, store: S) -> RecoverFunction<R, S> {
+        self.failure_records = Some((bucket, store));
+        self
     }
 
     pub fn sink(&self) -> &S {
@@ -57,7 +69,19 @@ impl<R: StreamReader, S: ObjectSink> RecoverFunction<R, S> {
         for message in &event.records {
             let id = message.message_id.clone().unwrap_or_default();
             let body = message.body.as_deref().unwrap_or_default().as_bytes();
-            let recovery = self.recover(body, deadline).await;
+            let recovery = match self.failure_record(body).await {
+                Ok(Some((key, record))) => {
+                    let mut recovery = self.recover(&record, deadline).await;
+                    if recovery.recovered() {
+                        if let Err(e) = self.mark(&key, &recovery).await {
+                            recovery.problem = Some(format!("recovered, but the failure record was not marked: {e}"));
+                        }
+                    }
+                    recovery
+                }
+                Ok(None) => self.recover(body, deadline).await,
+                Err(problem) => Recovery::unfinished(&[], problem),
+            };
             let line = recovery_line(&self.function_name, &id, &recovery, now_millis());
             println!("{line}");
             if !recovery.recovered() {
@@ -65,6 +89,33 @@ impl<R: StreamReader, S: ObjectSink> RecoverFunction<R, S> {
             }
         }
         answer
+    }
+
+    /// The failure record a message announces (S3's event of a new object in the
+    /// failure bucket), `None` when the message is an on-failure message itself.
+    async fn failure_record(&self, body: &[u8]) -> Result<Option<(String, Vec<u8>)>, String> {
+        let Some((bucket, key)) = failure_record::notified_object(body) else {
+            return Ok(None);
+        };
+        let Some((ours, store)) = self.failure_records.as_ref().filter(|(b, _)| *b == bucket) else {
+            return Err(format!("S3 announces an object in a bucket that is not FAILED_BATCH_BUCKET ({bucket:?})"));
+        };
+        match store.get(&key).await {
+            Ok(Some(bytes)) => Ok(Some((key, bytes.to_vec()))),
+            Ok(None) => Err(format!("the failure record {key:?} is not in {ours:?}")),
+            Err(e) => Err(format!("cannot read the failure record: {e}")),
+        }
+    }
+
+    /// Marks the failure record `key` recovered: its recovery, beside it under
+    /// `recovered/`, so that `dmd recover --failures` passes it by.
+    async fn mark(&self, key: &str, recovery: &Recovery) -> Result<(), String> {
+        let Some((_, store)) = &self.failure_records else {
+            return Ok(());
+        };
+        let line = serde_json::to_vec(recovery).map_err(|e| e.to_string())?;
+        let marker = failure_record::marker_key(key);
+        store.put(&marker, line.into(), "application/json").await.map_err(|e| e.to_string())
     }
 
     /// One message, given up (and left to a later try) once the invocation is about to
@@ -141,5 +192,47 @@ mod tests {
         let failed: Vec<&str> = answer.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         assert_eq!(failed, ["short", "junk"]);
         assert_eq!(function.sink().objects().keys().filter(|k| k.starts_with("data/event/dt=2026-11-01/")).count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failure_record_that_s3_announces_is_recovered_from_its_batch() {
+        let config =
+            Config::from_lookup(|k| (k == "ARCHIVE_BUCKET").then(|| "dmd-archive".to_owned())).expect("config");
+        let failures = Memory::new();
+        let mut record: serde_json::Value = serde_json::from_str(&body("100", 2)).expect("body");
+        // A batch the stream does not hold (sequence numbers 300 and 400): only the record has it.
+        let records = [300, 400].map(|seq| {
+            json!({"eventID": format!("ev-{seq}"),
+            "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+            "eventSourceARN": record["DDBStreamBatchInfo"]["streamArn"],
+            "dynamodb": {"ApproximateCreationDateTime": 1_763_546_400, "SequenceNumber": seq.to_string(),
+                "Keys": {"pk": {"S": "EVENT#e-2"}, "sk": {"S": "EVENT#e-2"}},
+                "NewImage": {"pk": {"S": "EVENT#e-2"}, "sk": {"S": "EVENT#e-2"}, "eventId": {"S": "e-2"},
+                    "createdDate": {"S": "2026-11-02T09:00:00Z"}}}})
+        });
+        let event = json!({ "Records": records });
+        record["payload"] = event.to_string().into();
+        let key = "aws/lambda/esm-1/shardId-1/2026/11/02/2026-11-02T09.00.00-r1";
+        failures.put(key, record.to_string().into_bytes().into(), "application/json").await.expect("put");
+        let function = RecoverFunction::new(&config, TwoRecords, Memory::new())
+            .expect("function")
+            .with_failure_records("dmd-failures".into(), failures);
+        let created = |bucket: &str, key: &str| {
+            json!({"source": "aws.s3", "detail-type": "Object Created",
+                "detail": {"bucket": {"name": bucket}, "object": {"key": key}}})
+            .to_string()
+        };
+        let event: SqsEvent = serde_json::from_value(json!({"Records": [
+            message("record", created("dmd-failures", key)),
+            message("elsewhere", created("another-bucket", key)),
+            message("gone", created("dmd-failures", "aws/lambda/esm-1/none")),
+        ]}))
+        .expect("event");
+        let answer = function.handle(&event, Some(Instant::now() + Duration::from_secs(30))).await;
+        let failed: Vec<&str> = answer.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["elsewhere", "gone"]);
+        assert_eq!(function.sink().objects().keys().filter(|k| k.starts_with("data/event/dt=2026-11-02/")).count(), 1);
+        let marked = function.failure_records.as_ref().map(|(_, s)| s.objects()).unwrap_or_default();
+        assert!(marked.contains_key(&format!("recovered/{key}")), "{:?}", marked.keys());
     }
 }

@@ -10,7 +10,9 @@
 //! their JSON, [`range`] decides when a read is done, [`sequence`] orders sequence
 //! numbers), [`recover`] runs one message through the pipeline and accounts for every
 //! record, [`queue`] deletes a queue message only when its range was recovered in full.
-//! `dmd recover` and the `recoverer` function call [`Recoverer::recover`].
+//! `dmd recover` and the `recoverer` function call [`Recoverer::recover`]. With an S3
+//! on-failure destination the record holds the batch itself ([`failure_record`]), and
+//! it is archived from there, with no read of the stream.
 //!
 //! The audit against the stream (section 10) reads with the same clients: [`shards`]
 //! lists a stream's shards parents first, [`shard_read`] reads one whole, [`archived`]
@@ -33,6 +35,7 @@ pub mod attribute;
 pub mod audit;
 pub mod dynamodb;
 pub mod event;
+pub mod failure_record;
 pub mod kinesis;
 pub mod message;
 pub mod queue;

@@ -12,6 +12,7 @@ use dmd_archive::{Clock, Limits, Pipeline};
 use serde::Serialize;
 
 use crate::event::payload;
+use crate::failure_record;
 use crate::message::{self, BatchInfo};
 use crate::range::StreamReader;
 
@@ -46,6 +47,9 @@ pub struct Recovery {
     pub files: Vec<String>,
     /// Whether the queue message was deleted (set by whoever holds the message).
     pub deleted_message: bool,
+    /// The batch came whole in the failure record (an S3 on-failure destination): the
+    /// stream was not read.
+    pub from_failure_record: bool,
     /// Why the range is not recovered in full; null when it is.
     pub problem: Option<String>,
 }
@@ -110,6 +114,9 @@ impl<R: StreamReader> Recoverer<R> {
             Err(e) => return Recovery::problem(format!("not an on-failure message: {e}")),
         };
         let mut r = Recovery::of(&batch);
+        if let Some(event) = failure_record::payload(body) {
+            return self.archive_payload(&batch, r, &event, sink, clock, limits).await;
+        }
         let read = match self.reader.read(&batch).await {
             Ok(read) => read,
             Err(e) => {
@@ -147,6 +154,47 @@ impl<R: StreamReader> Recoverer<R> {
             problems.push(format!("{} record(s) could not be written (their files failed); run again", r.retry));
         } else if problems.is_empty() && r.archived + r.errors != r.records {
             problems.push(format!("{} of {} record(s) are accounted for", r.archived + r.errors, r.records));
+        }
+        if !problems.is_empty() {
+            r.problem = Some(problems.join("; "));
+        }
+        r
+    }
+
+    /// The batch of an S3 failure record, as the function was given it, through the
+    /// pipeline: every record of it is there, so none is missing unless the record holds
+    /// fewer than its batch size says.
+    async fn archive_payload<S: ObjectSink>(
+        &self,
+        batch: &BatchInfo,
+        mut r: Recovery,
+        event: &[u8],
+        sink: &S,
+        clock: &dyn Clock,
+        limits: Limits,
+    ) -> Recovery {
+        r.from_failure_record = true;
+        match self.pipeline.run(event, clock, sink, limits).await {
+            Ok(outcome) => {
+                r.records = outcome.summary.records;
+                r.archived = outcome.summary.archived_records();
+                r.errors = outcome.summary.errors;
+                r.retry = outcome.summary.retry + outcome.unreportable();
+                r.files = outcome.summary.files.clone();
+            }
+            Err(e) => {
+                r.problem = Some(format!("the pipeline refused the failure record's batch: {e}"));
+                return r;
+            }
+        }
+        r.missing = batch.batch_size.saturating_sub(u64::try_from(r.records).unwrap_or(u64::MAX));
+        let mut problems = Vec::new();
+        if r.missing > 0 {
+            problems
+                .push(format!("the failure record holds {} of the batch's {} record(s)", r.records, batch.batch_size));
+        }
+        if r.retry > 0 {
+            problems.push(format!("{} record(s) could not be written (their files failed); run again", r.retry));
         }
         if !problems.is_empty() {
             r.problem = Some(problems.join("; "));
@@ -235,6 +283,27 @@ mod tests {
         // The deleted item's e-mail address went through the pipeline's PII policy.
         let removed = sink.objects().values().map(|b| String::from_utf8_lossy(b).into_owned()).collect::<String>();
         assert_eq!(removed.matches("fan@example.com").count(), 2, "only the INSERT and the MODIFY keep it");
+    }
+
+    #[tokio::test]
+    async fn an_s3_failure_record_is_archived_from_its_payload_without_the_stream() {
+        let records = vec![record(100, "INSERT", "f-1"), record(200, "MODIFY", "f-1"), record(300, "REMOVE", "f-1")];
+        let event = json!({"Records": records}).to_string();
+        let mut failure: Value = serde_json::from_slice(&message(3)).expect("message");
+        failure["payload"] = event.clone().into();
+        // The stream holds nothing of the range any more.
+        let rec = recoverer(read(Vec::new(), false));
+        let sink = Memory::new();
+        let r = rec.recover(failure.to_string().as_bytes(), &sink, &CLOCK, Limits::default()).await;
+        assert!(r.recovered() && r.from_failure_record, "{r:?}");
+        assert_eq!((r.records, r.archived, r.errors, r.missing, r.retry), (3, 3, 0, 0, 0));
+        let direct = Memory::new();
+        pipeline().run(event.as_bytes(), &CLOCK, &direct, Limits::default()).await.expect("event");
+        assert_eq!(sink.objects(), direct.objects(), "the keys and bytes the function would write");
+        // A record that holds fewer records than its batch size says is not recovered.
+        failure["DDBStreamBatchInfo"]["batchSize"] = 5.into();
+        let r = rec.recover(failure.to_string().as_bytes(), &Memory::new(), &CLOCK, Limits::default()).await;
+        assert_eq!((r.recovered(), r.missing), (false, 2), "{r:?}");
     }
 
     #[tokio::test]

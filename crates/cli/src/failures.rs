@@ -1,0 +1,66 @@
+//! `dmd recover --failures`: the failure records of an S3 on-failure destination, each
+//! holding its discarded batch, archived from the record (no read of the stream) and
+//! marked recovered beside it (`recovered/<key>`), so that a second run passes it by.
+
+use anyhow::{bail, Result};
+use dmd_archive::sink::ObjectSink;
+use dmd_archive::store::ObjectStore;
+use dmd_archive::{Limits, SystemClock};
+use dmd_recover::failure_record::{marker_key, MARKER_PREFIX, RECORD_PREFIX};
+use dmd_recover::{Recoverer, Recovery, Streams};
+
+use crate::target::{Archive, Target};
+
+/// `s3://BUCKET[/PREFIX]` or a folder holding the bucket's keys; the prefix defaults to
+/// where Lambda writes (`aws/lambda/`).
+pub async fn open(location: &str) -> Result<(Archive, String)> {
+    if let Some(rest) = location.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = if prefix.is_empty() { RECORD_PREFIX } else { prefix };
+        let archive = Target::new(None, Some(bucket.to_owned())).open(true).await?;
+        return Ok((archive, prefix.to_owned()));
+    }
+    if location.is_empty() {
+        bail!("--failures needs s3://BUCKET[/PREFIX] or a folder");
+    }
+    let archive = Target::new(Some(location.into()), None).open(true).await?;
+    Ok((archive, RECORD_PREFIX.to_owned()))
+}
+
+/// Recovers every failure record under `prefix` not yet marked, calling `print` with
+/// each key and recovery; whether all were recovered.
+pub async fn recover_all<S: ObjectSink>(
+    recoverer: &Recoverer<Streams>,
+    sink: &S,
+    limits: Limits,
+    failures: &Archive,
+    prefix: &str,
+    print: impl Fn(&str, &Recovery) -> Result<bool>,
+) -> Result<bool> {
+    let mut all = true;
+    let mut after: Option<String> = None;
+    loop {
+        let page = failures.list(prefix, after.as_deref()).await?;
+        for object in &page.objects {
+            let key = object.key.as_str();
+            if key.starts_with(MARKER_PREFIX) || failures.get(&marker_key(key)).await?.is_some() {
+                continue;
+            }
+            let mut recovery = match failures.get(key).await? {
+                Some(record) => recoverer.recover(&record, sink, &SystemClock, limits).await,
+                None => Recovery { problem: Some("the failure record is gone".into()), ..Recovery::default() },
+            };
+            if recovery.recovered() {
+                let line = serde_json::to_vec(&recovery)?;
+                if let Err(e) = failures.put(&marker_key(key), line.into(), "application/json").await {
+                    recovery.problem = Some(format!("recovered, but the failure record was not marked: {e}"));
+                }
+            }
+            all &= print(key, &recovery)?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
