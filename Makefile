@@ -49,8 +49,9 @@ bins: ## Build the binaries (debug).
 	$(CARGO) build --workspace --bins
 
 $(VENV)/.installed: tests/py/requirements.txt
+	@echo "make venv: installing the test tools into $(VENV) (PySpark, moto, aws-sam-cli, ...): about 10 minutes the first time"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
+	$(PY) -m pip install --progress-bar off --disable-pip-version-check -r tests/py/requirements.txt
 	touch $@
 
 .PHONY: venv

@@ -69,16 +69,8 @@ def silent():
 
 def failing(archiver, endpoint, body, runs, timeout):
     run.Invocations.deadline_ms = timeout * 1000
-    run.Invocations.queue = [(f"fail-{i}", body) for i in range(runs + 1)]
-    run.Invocations.answers, run.Invocations.started = [], {}
-    run.Invocations.done.clear()
-    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), run.Invocations)
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    env = dict(os.environ, AWS_LAMBDA_FUNCTION_NAME="archiver", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-               AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="bench",
-               AWS_LAMBDA_LOG_GROUP_NAME="bench", ARCHIVE_BUCKET="dmd-bench-failing", RUST_LOG="warn",
-               AWS_REGION="eu-west-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-               AWS_ENDPOINT_URL_S3=endpoint, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}")
+    api, address = run.serve_api((f"fail-{i}", body) for i in range(runs + 1))
+    env = run.archiver_env(address, endpoint, "dmd-bench-failing")
     proc = subprocess.Popen([archiver], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finished = run.Invocations.done.wait(60 * (runs + 1))
     proc.kill()

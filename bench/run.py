@@ -192,6 +192,27 @@ def serve_invocations(cmd, env, bucket, payload_file, runs):
     return statistics.median(seconds * 1000 for _, _, seconds, _ in Invocations.answers[1:]), rss
 
 
+def serve_api(payloads):
+    """The runtime API stand-in on a free loopback port, with `payloads` (id, body) to
+    hand out; returns the server and its address (host:port)."""
+    Invocations.queue = list(payloads)
+    Invocations.answers, Invocations.started = [], {}
+    Invocations.done.clear()
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Invocations)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    return api, f"127.0.0.1:{api.server_address[1]}"
+
+
+def archiver_env(api, endpoint, bucket, memory_mb=512):
+    """The environment of the archiver as Lambda starts it, against the runtime API
+    stand-in `api` (host:port) and the S3 at `endpoint`, with dummy credentials."""
+    return dict(os.environ, AWS_LAMBDA_FUNCTION_NAME="archiver", AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(memory_mb),
+                AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="bench",
+                AWS_LAMBDA_LOG_GROUP_NAME="bench", ARCHIVE_BUCKET=bucket, RUST_LOG="warn", AWS_REGION="eu-west-1",
+                AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_ENDPOINT_URL_S3=endpoint,
+                AWS_LAMBDA_RUNTIME_API=api)
+
+
 def high_water_kib(pid):
     """The largest resident set of a running process so far (VmHWM), in KiB."""
     try:

@@ -29,6 +29,9 @@ moto: venv ## Serve the functions' local S3 (moto on the loopback, with their bu
 
 .PHONY: watch
 watch: venv ## Serve the local S3 and the functions (cargo lambda watch) on 127.0.0.1:LAMBDA_PORT (9000).
+	@# Built here, where its progress shows, with the features cargo lambda watch builds
+	@# with, so the first `make invoke` finds it built instead of waiting on a silent build.
+	$(CARGO) build -p dmd-functions
 	$(call with_local_s3,PATH="$(abspath $(VENV))/bin:$$PATH" \
 	  cargo lambda watch --package dmd-functions --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT))
 

@@ -142,9 +142,13 @@ fn a_rerun_overwrites_its_own_files() {
 #[test]
 fn unwritable_output_puts_every_record_in_the_answer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A regular file where the output folder should be: every write fails.
+    // Regular files where the data and error folders should be: every write fails (a
+    // file where the output folder itself should be is refused before any work).
     let out = dir.path().join("archive");
-    std::fs::write(&out, b"in the way").expect("write");
+    std::fs::create_dir(&out).expect("the output folder");
+    for prefix in ["data", "errors"] {
+        std::fs::write(out.join(prefix), b"in the way").expect("write");
+    }
     let ev = event("bad-records.json");
     let res = dmd(&["archive", "--out", &s(&out), &s(&ev)], &[]);
     assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
@@ -250,4 +254,63 @@ fn jobs_change_nothing_but_speed() {
         outputs.push((lines, files_under(&dir.path().join(jobs))));
     }
     assert_eq!(outputs[0], outputs[1], "the same lines in the same order, the same files");
+}
+
+#[test]
+fn a_bad_out_is_named_before_any_input_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a folder").expect("a file");
+    let inputs: Vec<String> = sample_events().iter().map(|p| s(p)).collect();
+    for out in [file.clone(), file.join("archive")] {
+        let mut args = vec!["archive".to_owned(), "--out".to_owned(), s(&out)];
+        args.extend(inputs.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let res = dmd(&args, &[]);
+        assert_eq!(res.status.code(), Some(2), "{}", stderr(&res));
+        let err = stderr(&res);
+        assert_eq!(err.lines().count(), 1, "one line, not one per file: {err}");
+        assert!(err.contains(&format!("--out {}", s(&out))) && err.contains("is not a folder"), "{err}");
+        assert!(res.stdout.is_empty());
+    }
+}
+
+#[test]
+fn verify_where_there_is_no_archive_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let res = dmd(&["verify", "--out", &s(dir.path())], &[]);
+    assert_eq!(res.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&res.stdout).expect("the report");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["problems"][0]["kind"], "no_archive", "{report}");
+    let res = dmd(&["verify", "--out", &s(&dir.path().join("mistyped"))], &[]);
+    assert_eq!(res.status.code(), Some(2));
+    assert!(stderr(&res).contains("mistyped"), "{}", stderr(&res));
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_cat_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("archive");
+    let generated = dir.path().join("events");
+    let res = dmd(&["generate", "--records", "10000", "--batch", "10000", "--seed", "3", "--out", &s(&generated)], &[]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let batch = std::fs::read_dir(&generated).expect("generated").next().expect("a file").expect("entry").path();
+    assert!(dmd(&["archive", "--out", &s(&out), &s(&batch)], &[]).status.success());
+    let files: Vec<String> = files_under(&out.join("data")).iter().map(|f| s(&out.join("data").join(f))).collect();
+    // `dmd cat ... | head -1`: standard output closed after the first line.
+    let mut child = std::process::Command::new(dmd_bin())
+        .arg("cat")
+        .args(&files)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dmd cat");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut first)
+        .expect("a line");
+    let res = child.wait_with_output().expect("dmd cat ends");
+    assert!(first.starts_with('{'), "{first}");
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    assert!(res.stderr.is_empty(), "{}", stderr(&res));
 }

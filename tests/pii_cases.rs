@@ -201,7 +201,7 @@ fn kinesis_data(change: &str, data: &Data, secrets: &[String]) -> String {
             .find(|e| e.contains(['-', '_']))
             .expect("a record holding \"???\" has a URL-safe character at some alignment"),
         Data::NoPad => {
-            let text = if change.len() % 3 == 0 { format!(" {change}") } else { change.to_string() };
+            let text = if change.len().is_multiple_of(3) { format!(" {change}") } else { change.to_string() };
             STANDARD_NO_PAD.encode(text)
         }
         Data::Text(t) => STANDARD.encode(t),

@@ -118,7 +118,7 @@ impl Named {
     fn value(&self, ty: usize) -> (String, Vec<String>) {
         match self {
             Named::Groups(a, b) => {
-                let tag = if ty % 2 == 0 { "S" } else { "N" };
+                let tag = if ty.is_multiple_of(2) { "S" } else { "N" };
                 let v = format!("{{\"L\":[{{\"{tag}\":\"{a}\"}},{{\"{tag}\":\"{b}\"}}]}}");
                 (v, vec![format!("\"{tag}\":\"{a}\"}}"), format!("{a}\",\"{b}"), format!("[{a},{b}]")])
             }

@@ -204,6 +204,27 @@ fn a_missing_bucket_is_a_permanent_failure_of_every_record() {
     }
 }
 
+#[test]
+fn a_bucket_that_is_not_there_is_named_before_any_work() {
+    let bucket = moto::unique_bucket("mistyped");
+    let event = util::event("dynamodb-batch.json").display().to_string();
+    for args in [vec!["archive", "--bucket", &bucket, &event], vec!["verify", "--bucket", &bucket]] {
+        let out = dmd(&args, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim(), format!("dmd: error: --bucket {bucket}: no such bucket"), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+    // S3 out of reach: named once, not once per file.
+    let out = dmd(&["archive", "--bucket", &bucket, &event], &[("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("dmd: error: --bucket {bucket}: S3 is out of reach")) && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
 /// Epoch milliseconds of a timestamp as the readers print it (RFC 3339, UTC).
 fn time_millis(v: &Value) -> i64 {
     let text = v.as_str().expect("timestamp text");

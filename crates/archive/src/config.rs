@@ -108,10 +108,10 @@ impl Settings {
                 "must be outside DATA_PREFIX, ERROR_PREFIX and MANIFEST_PREFIX (and they outside it), or the Parquet copy would land among the files it is built from",
             ));
         }
-        if s.data_prefix == s.error_prefix {
+        if nested(&s.data_prefix, &s.error_prefix) {
             return Err(invalid(
                 "ERROR_PREFIX",
-                "must differ from DATA_PREFIX, or errors would land among the data files",
+                "must be outside DATA_PREFIX (and it outside ERROR_PREFIX), or errors would land among the data files",
             ));
         }
         if let Some(c) = get("AVRO_CODEC") {
@@ -247,6 +247,7 @@ mod tests {
             ("DATA_PREFIX", "a//b"),
             ("ERROR_PREFIX", "../up"),
             ("ERROR_PREFIX", "data/"),
+            ("ERROR_PREFIX", "data/errors/"),
             ("SYSTEM_ID", "a\nb"),
             ("PII_ATTRIBUTES", "first\u{7}name"),
         ] {

@@ -45,11 +45,21 @@ impl fmt::Display for ErrorKind {
 pub struct RecordError {
     pub kind: ErrorKind,
     pub message: String,
+    /// Where a parser stopped (line, column), kept apart from the message: numbers of
+    /// the parser's own, never text of the input, shown after it as they are.
+    pub position: Option<(u32, u32)>,
 }
 
 impl RecordError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        RecordError { kind, message: message.into() }
+        RecordError { kind, message: message.into(), position: None }
+    }
+
+    /// The error at a parser's position.
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        self.position = Some((n(line), n(column)));
+        self
     }
 }
 

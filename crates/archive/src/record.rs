@@ -235,7 +235,12 @@ impl<'a> Received<'a> {
 }
 
 fn parse_error(what: &str, e: &serde_json::Error) -> RecordError {
-    RecordError::new(ErrorKind::Parse, format!("{what} is malformed: {}", crate::pii::parser_message(e)))
+    let error = RecordError::new(ErrorKind::Parse, format!("{what} is malformed: {}", crate::pii::parser_text(e)));
+    if e.line() > 0 {
+        error.at(e.line(), e.column())
+    } else {
+        error
+    }
 }
 
 fn build_change<'s>(rec: RawRecord<'s>, seq: Cow<'s, str>, unit_shift: i32) -> Result<Change<'s>, RecordError> {

@@ -257,7 +257,7 @@ impl Decimal {
             (0, true)
         } else {
             let p = 10u128.pow(e.unsigned_abs());
-            (self.mantissa / p, self.mantissa % p != 0)
+            (self.mantissa / p, !self.mantissa.is_multiple_of(p))
         };
         let q = i128::try_from(q).ok()?;
         let v = if self.negative { -q - i128::from(inexact || self.truncated) } else { q };
@@ -269,7 +269,7 @@ impl Decimal {
         let v = self.scaled_floor(0)?;
         let whole = self.exp >= 0 || {
             let p = 10u128.checked_pow(self.exp.unsigned_abs()).unwrap_or(u128::MAX);
-            self.mantissa % p == 0
+            self.mantissa.is_multiple_of(p)
         };
         (whole && !self.truncated).then_some(v)
     }

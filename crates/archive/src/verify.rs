@@ -51,6 +51,9 @@ pub enum ProblemKind {
     Unnamed,
     /// The store could not be read.
     ReadFailed,
+    /// Nothing under the prefixes: no manifest, no data or error file (a mistyped
+    /// folder or bucket, or other prefixes than the archiver's).
+    NoArchive,
 }
 
 /// The audit's result: what was checked and what does not hold.
@@ -141,6 +144,14 @@ pub async fn verify<S: ObjectStore>(store: &S, settings: &Settings, scope: Scope
                 }
             }
         }
+    }
+    if scope.since_day.is_none() && report.manifests == 0 && report.listed == 0 && report.problems.is_empty() {
+        let (data, errors) = (&settings.data_prefix, &settings.error_prefix);
+        report.problems.push(Problem {
+            key: manifest_prefix.to_owned(),
+            kind: ProblemKind::NoArchive,
+            detail: format!("no archive here: no manifest under {manifest_prefix}, no file under {data} or {errors}"),
+        });
     }
     report.ok = report.problems.is_empty();
     report

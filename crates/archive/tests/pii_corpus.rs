@@ -51,7 +51,7 @@ fn sample(all: &[Pii]) -> Vec<&Pii> {
             let key = (p.kind.as_str(), p.form.as_str(), p.encoding.as_str());
             let n = seen.entry(key).or_default();
             *n += 1;
-            sizes[&key] < RARE || (*n - 1) % EVERY == 0
+            sizes[&key] < RARE || (*n - 1).is_multiple_of(EVERY)
         })
         .collect()
 }

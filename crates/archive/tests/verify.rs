@@ -76,6 +76,17 @@ fn a_complete_archive_passes() {
 }
 
 #[test]
+fn a_place_with_no_archive_is_not_a_complete_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("data/demand")).expect("an empty folder of data");
+    let r = audit(dir.path(), Scope::default());
+    assert!(!r.ok);
+    assert_eq!(kinds(&r), [(ProblemKind::NoArchive, "manifests/".to_owned())]);
+    // A window with nothing in it is an answer, not a wrong place.
+    assert!(audit(dir.path(), Scope { since_day: Some(20_000), concurrency: 4 }).ok);
+}
+
+#[test]
 fn each_fault_is_reported_with_its_key_and_kind() {
     let dir = tempfile::tempdir().expect("tempdir");
     archive(dir.path());

@@ -47,6 +47,9 @@ pub fn run(
 ) -> Result<ExitCode> {
     let settings = Settings::from_env()?;
     let pipeline = Pipeline::new(settings)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(jobs.max(1)).enable_all().build()?;
+    // The place to write is checked before any input is read.
+    let sink = rt.block_on(Target::new(out, bucket).open(false))?;
     let mut inputs = Vec::with_capacity(events.len());
     for p in events {
         if p == Path::new("-") {
@@ -66,8 +69,6 @@ pub fn run(
     let held = if inputs.len() > 1 { check_all(&pipeline, &inputs, cores.min(4))? } else { vec![None] };
     let inputs: Vec<(Arc<Input>, Option<Batch>)> = inputs.into_iter().map(Arc::new).zip(held).collect();
     let pipeline = Arc::new(pipeline);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(jobs.max(1)).enable_all().build()?;
-    let sink = rt.block_on(Target::new(out, bucket).open(false))?;
     rt.block_on(archive_to(pipeline, Arc::new(sink), concurrency, inputs, jobs))
 }
 

@@ -5,17 +5,18 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Result};
 use apache_avro::types::Value as Avro;
 use serde_json::Value;
 
 /// Prints every record of `path` as one JSON line.
 pub fn print_file(path: &Path, out: &mut impl Write) -> Result<()> {
     let file = std::fs::File::open(path)?;
-    let reader =
-        apache_avro::Reader::new(std::io::BufReader::new(file)).context("not an Avro object container file")?;
+    // apache-avro's messages already name their cause, so its error is not chained.
+    let reader = apache_avro::Reader::new(std::io::BufReader::new(file))
+        .map_err(|e| anyhow!("not an Avro object container file: {e}"))?;
     for (i, value) in reader.enumerate() {
-        let value = value.with_context(|| format!("record {i} is unreadable"))?;
+        let value = value.map_err(|e| anyhow!("record {i} is unreadable: {e}"))?;
         serde_json::to_writer(&mut *out, &to_json(value))?;
         writeln!(out)?;
     }

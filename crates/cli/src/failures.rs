@@ -7,7 +7,7 @@ use dmd_archive::sink::ObjectSink;
 use dmd_archive::store::ObjectStore;
 use dmd_archive::{Limits, SystemClock};
 use dmd_recover::failure_record::{marker_key, MARKER_PREFIX, RECORD_PREFIX};
-use dmd_recover::{Recoverer, Recovery, Streams};
+use dmd_recover::{LazyStreams, Recoverer, Recovery};
 
 use crate::target::{Archive, Target};
 
@@ -30,7 +30,7 @@ pub async fn open(location: &str) -> Result<(Archive, String)> {
 /// Recovers every failure record under `prefix` not yet marked, calling `print` with
 /// each key and recovery; whether all were recovered.
 pub async fn recover_all<S: ObjectSink>(
-    recoverer: &Recoverer<Streams>,
+    recoverer: &Recoverer<LazyStreams>,
     sink: &S,
     limits: Limits,
     failures: &Archive,

@@ -143,11 +143,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // A reader that stopped early (`dmd cat f | head -1`) is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dmd: error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether standard output was closed under the command.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+            || c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == pipe
+    })
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -206,8 +217,11 @@ fn init_tracing() -> Result<()> {
         Ok(v) if !v.trim().is_empty() => {
             tracing_subscriber::EnvFilter::try_new(&v).map_err(|e| anyhow::anyhow!("invalid RUST_LOG: {e}"))?
         }
-        _ => tracing_subscriber::EnvFilter::new("warn"),
+        // The SDK's search for a region on an instance that is not one (the usual case on
+        // a laptop) is no news; an error of the call that needed it still is.
+        _ => tracing_subscriber::EnvFilter::new("warn,aws_config::imds=error"),
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     Ok(())
 }

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use dmd_archive::config::Settings;
 use dmd_archive::sink::ObjectSink;
 use dmd_archive::{Limits, Pipeline, SystemClock};
-use dmd_recover::{Pass, Queue, Recoverer, Recovery, Streams};
+use dmd_recover::{LazyStreams, Pass, Queue, Recoverer, Recovery};
 
 use crate::failures;
 use crate::target::{Archive, Target};
@@ -68,11 +68,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let pipeline = Pipeline::new(Settings::from_env()?)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
-        let sdk = dmd_recover::sdk_config().await;
-        let recoverer = Recoverer::new(pipeline, Streams::new(&sdk));
+        // The stream clients are set up by the first range read, if any: failure records
+        // and files that are not on-failure messages need no AWS configuration.
+        let recoverer = Recoverer::new(pipeline, LazyStreams::new());
         let limits = Limits { concurrency: args.concurrency.into(), deadline: None };
         let from = match (&args.queue, &args.failures) {
-            (Some(url), _) => From::Queue(Queue::new(&sdk, url.as_str())),
+            (Some(url), _) => From::Queue(Queue::new(&dmd_recover::sdk_config().await, url.as_str())),
             (None, Some(location)) => {
                 let (store, prefix) = failures::open(location).await?;
                 From::Failures(store, prefix)
@@ -92,7 +93,7 @@ enum From {
 }
 
 async fn recover_all<S: ObjectSink>(
-    recoverer: &Recoverer<Streams>,
+    recoverer: &Recoverer<LazyStreams>,
     sink: &S,
     limits: Limits,
     from: From,

@@ -2,9 +2,9 @@
 //! options for `archive`, `verify`, `replay`, `recover` and `compact`, opened as one store
 //! that reads and writes either.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use dmd_archive::config::check_bucket;
 use dmd_archive::retire::Retire;
@@ -49,14 +49,36 @@ impl Target {
         if existing && !dir.is_dir() {
             bail!("{} is not a folder", dir.display());
         }
+        if !existing {
+            writable(&dir)?;
+        }
         Ok(Archive::Dir(LocalDir::new(dir)))
     }
+}
+
+/// Makes sure a command can write under `dir` before it does any work, without
+/// creating it (a run refused later writes nothing): `dir`, or the nearest folder above
+/// it that exists, is a folder in which a file can be written (one is, and removed).
+fn writable(dir: &Path) -> Result<()> {
+    let shown = dir.display();
+    let existing = dir.ancestors().find(|a| a.as_os_str().is_empty() || a.exists()).unwrap_or(dir);
+    let existing = if existing.as_os_str().is_empty() { Path::new(".") } else { existing };
+    if !existing.is_dir() {
+        bail!("--out {shown}: {} is not a folder", existing.display());
+    }
+    let probe = existing.join(format!(".dmd-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("--out {shown}: cannot write in {}", existing.display()))?;
+    // Removing is best effort: the file is empty, and under no archive prefix.
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// The bucket, with the S3 settings of the function.
 #[cfg(feature = "aws")]
 async fn bucket(name: &str) -> Result<Archive> {
-    Ok(Archive::Bucket(S3Sink::new(S3Options::from_env(name)?).await))
+    let sink = S3Sink::new(S3Options::from_env(name)?).await;
+    sink.check_reachable().await.map_err(|e| anyhow::anyhow!("--bucket {name}: {e}"))?;
+    Ok(Archive::Bucket(sink))
 }
 
 #[cfg(not(feature = "aws"))]

@@ -37,6 +37,7 @@ pub mod dynamodb;
 pub mod event;
 pub mod failure_record;
 pub mod kinesis;
+pub mod lazy_streams;
 pub mod message;
 pub mod queue;
 pub mod range;
@@ -48,6 +49,7 @@ pub mod shard_read;
 pub mod shards;
 pub mod streams;
 
+pub use lazy_streams::LazyStreams;
 pub use message::{BatchInfo, MessageError};
 pub use queue::{Pass, Queue, QueueError, QueueMessage};
 pub use range::{RangeRead, ReadError, StreamReader};

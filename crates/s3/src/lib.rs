@@ -16,6 +16,7 @@
 
 pub mod classify;
 mod options;
+mod reach;
 mod retire;
 mod store;
 
@@ -31,6 +32,7 @@ use dmd_archive::sink::{ObjectSink, SinkError};
 
 pub use classify::{classify, Failure, Transport, Verdict};
 pub use options::S3Options;
+pub use reach::Unusable;
 
 /// The checksum sent with every object. S3 recomputes it from the bytes it received and
 /// refuses the object when they differ, and keeps it for readers to verify against.

@@ -74,39 +74,94 @@ impl CleanText {
     }
 }
 
-/// The message of a record error with every stretch that holds PII replaced.
+/// The message of a record error with every stretch that holds PII replaced, then the
+/// parser's position, if any (two numbers, which no input text can be).
 pub fn message(error: &RecordError) -> CleanText {
-    CleanText(super::detect::redact_spans(&error.message))
+    let text = super::detect::redact_spans(&error.message);
+    CleanText(match error.position {
+        Some((line, column)) => format!("{text} at line {line} column {column}"),
+        None => text,
+    })
 }
 
 /// A serde_json message with every quoted or back-quoted part replaced by `…`: those
-/// parts are values (or attribute type tags) from the record, which may be PII.
+/// parts are values (or attribute type tags) from the record, which may be PII. A part
+/// that is one of the names the stream format itself defines ([`is_format_name`]: fields,
+/// type tags, event names) is kept, so that ``missing field `NewImage` `` and
+/// ``expected one of `S`, `N` `` stay readable; nothing else of the input can pass.
 fn without_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut quote = None;
+    let mut quoted: Option<(char, String)> = None;
     for c in message.chars() {
-        match quote {
-            Some(q) if c == q => {
+        match &mut quoted {
+            Some((q, text)) if c == *q => {
+                out.push_str(if is_format_name(text) { text } else { "…" });
                 out.push(c);
-                quote = None;
+                quoted = None;
             }
-            Some(_) => {}
+            Some((_, text)) => text.push(c),
             None => {
                 out.push(c);
                 if c == '"' || c == '`' {
-                    out.push('…');
-                    quote = Some(c);
+                    quoted = Some((c, String::new()));
                 }
             }
         }
     }
+    if quoted.is_some() {
+        out.push('…');
+    }
     out
 }
 
+/// The names of the stream format (Lambda's event, DynamoDB's attribute values) that a
+/// parser's message may quote, besides the [`ENVELOPE`] fields: none of them is an
+/// item's value.
+const FORMAT_NAMES: &[&str] = &[
+    "Records",
+    "dynamodb",
+    "kinesis",
+    "data",
+    "userIdentity",
+    "Keys",
+    "NewImage",
+    "OldImage",
+    "S",
+    "N",
+    "B",
+    "SS",
+    "NS",
+    "BS",
+    "M",
+    "L",
+    "NULL",
+    "BOOL",
+    "INSERT",
+    "MODIFY",
+    "REMOVE",
+];
+
+/// Whether `text` is one of the stream format's own names.
+fn is_format_name(text: &str) -> bool {
+    FORMAT_NAMES.contains(&text) || ENVELOPE.contains(&text)
+}
+
 /// A JSON parser's message without the values it quotes, and with any other stretch that
-/// holds PII replaced.
+/// holds PII replaced. The position serde_json appends (`at line L column C`) is the
+/// parser's, not the input's, and is kept as it is.
 pub fn parser_message(e: &serde_json::Error) -> String {
-    super::detect::redact_spans(&without_values(&e.to_string()))
+    match e.line() {
+        0 => parser_text(e),
+        line => format!("{} at line {line} column {}", parser_text(e), e.column()),
+    }
+}
+
+/// [`parser_message`] without the position (for a [`RecordError`], which holds it apart).
+pub fn parser_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let head = if e.line() > 0 { text.strip_suffix(&position).unwrap_or(&text) } else { &text };
+    super::detect::redact_spans(&without_values(head))
 }
 
 /// Fields of a stream record that describe the change, not the item: their values are

@@ -31,7 +31,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use detect::{contains_pii, redact_spans};
-pub use failed::{message, parser_message, CleanJson, CleanText, FailedRecord, Sensitive};
+pub use failed::{message, parser_message, parser_text, CleanJson, CleanText, FailedRecord, Sensitive};
 pub use plain::Attribute;
 
 use crate::record_type::RecordType;

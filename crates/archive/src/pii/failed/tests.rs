@@ -77,7 +77,17 @@ fn messages_lose_their_pii() {
     let e = RecordError::new(ErrorKind::Parse, "eventName ana@example.com at column 5550104477");
     assert_eq!(message(&e).as_str(), "eventName REDACTED at column REDACTED");
     assert_eq!(format!("{:?}", Sensitive::new("ana@example.com")), "[REDACTED]");
-    assert_eq!(without_values("unknown variant `ana@x.com`, expected `S`"), "unknown variant `…`, expected `…`");
+    assert_eq!(without_values("unknown variant `ana@x.com`, expected `S`"), "unknown variant `…`, expected `S`");
+    assert_eq!(without_values("missing field `NewImage`"), "missing field `NewImage`");
+    assert_eq!(without_values("unknown field `NewImages`"), "unknown field `…`");
+    assert_eq!(without_values("invalid type: string \"5550104477"), "invalid type: string \"…");
+    // The parser's position is its own, however long the record.
+    let long = format!("[{}1,]", "1,".repeat(3_000_000));
+    let e = serde_json::from_str::<Vec<u8>>(&long).unwrap_err();
+    assert!(parser_message(&e).ends_with(&format!("at line 1 column {}", e.column())), "{}", parser_message(&e));
+    let held = RecordError::new(ErrorKind::Parse, parser_text(&e)).at(e.line(), e.column());
+    assert!(message(&held).as_str().ends_with(&format!("at line 1 column {}", e.column())));
+    assert!(e.column() > 5_000_000, "a column that would read as a phone number");
     let e = serde_json::from_str::<Vec<u8>>(r#""ana@example.com""#).unwrap_err();
     assert!(!parser_message(&e).contains("ana@"), "{}", parser_message(&e));
 }
