@@ -10,8 +10,9 @@ handed back for retry), over --runs invocations after one warm-up, with the arch
 default S3 settings (4 tries, 3 s connect and 10 s attempt timeouts, 30 s per object)
 and the template's default timeout (30 s, --timeout).
 
-    .venv/bin/python bench/failing_invocation.py --archiver target/debug/archiver \\
-        --batch events/dynamodb-batch.json
+    make bench-failing  # or, with a built archiver:
+    .venv/bin/python bench/failing_invocation.py \\
+        --archiver .aws-sam/build/ArchiverFunction-Shared/bootstrap --batch events/dynamodb-batch.json
 """
 import argparse
 import http.server
@@ -102,7 +103,7 @@ def main():
         seconds = failing(args.archiver, endpoint, body, args.runs, args.timeout)
         if stop:
             stop()
-        print(f"| {name} | {seconds:.1f} s |", flush=True)
+        print(f"| {name} | {seconds:.2f} s |", flush=True)
 
 
 if __name__ == "__main__":

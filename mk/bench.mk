@@ -46,3 +46,16 @@ bench-functions: venv sam-build ## Cold start and resident set of each function,
 	$(DMD) generate --records 1000 --batch 1000 --seed 1 --out $(BENCH_WORK)/functions
 	tests/with-servers.sh $(PY) bench/functions_start.py --bootstrap $(SAM_BOOTSTRAP) \
 	  --batch $(BENCH_WORK)/functions/batch-00000.json --runs 50 --label "sam build"
+
+# The figures of docs/performance.md, "Invocation time against its bound": the archiver as
+# `sam build` builds it, on one core, against a loopback S3 that answers each PUT late.
+.PHONY: bench-bound
+bench-bound: venv sam-build ## Archiver invocations against cpu + 2 x PUT latency (40 and 100 ms, a slow tail), 1 to 28 files.
+	$(CARGO) build --bin dmd
+	$(PY) bench/invocation_bound.py --archiver $(SAM_BOOTSTRAP) --dmd $(DMD)
+
+# How long the archiver takes to answer a batch it cannot write (docs/deploy.md, the retry
+# defaults).
+.PHONY: bench-failing
+bench-failing: sam-build ## The archiver's failing invocation when S3 refuses, sheds load, or never answers.
+	$(PYTHON) bench/failing_invocation.py --archiver $(SAM_BOOTSTRAP) --batch events/dynamodb-batch.json

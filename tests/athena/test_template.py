@@ -367,7 +367,7 @@ def test_source_mapping(template):
 
 def test_a_failing_batch_blocks_its_shard_an_hour_at_most_and_is_then_kept_whole(template):
     # The record age bounds the retries (a count would not: a failing invocation lasts
-    # from half a second to the timeout, bench/failing_invocation.py), and by default the
+    # from milliseconds to the timeout, bench/failing_invocation.py), and by default the
     # batch Lambda then discards goes whole to the failure bucket (docs/decisions.md).
     retries = param(template, "MaximumRetryAttempts")
     assert retries["Default"] == -1 and retries["MinValue"] == -1 and retries["MaxValue"] == 10000

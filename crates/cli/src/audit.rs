@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long)]
     repair: bool,
     /// How many files of a repair batch to write at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
 }
 

@@ -58,7 +58,7 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         bucket: Option<String>,
         /// How many files of a batch to write at once.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
         /// How many event files to process at once (default: the number of cores, at most
         /// 4). Each one in flight holds its event and its output in memory.

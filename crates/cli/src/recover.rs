@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long, value_name = "LOCATION", conflicts_with = "messages")]
     failures: Option<String>,
     /// How many files of a batch to write at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
     /// On-failure messages, one JSON document per file (the body of a queue message).
     #[arg(value_name = "MESSAGE.json")]

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Files written at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
     /// Error files to replay, by key (errors/dt=.../....json); none: every error file not
     /// replayed yet.

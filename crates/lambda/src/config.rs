@@ -13,7 +13,7 @@ pub struct Config {
     pub settings: Settings,
     /// `ARCHIVE_BUCKET` (required) and the S3 client's settings.
     pub s3: S3Options,
-    /// `WRITE_CONCURRENCY`: files written at once (default 8).
+    /// `WRITE_CONCURRENCY`: files written at once (default 32, [`dmd_archive::pipeline::WRITE_CONCURRENCY`]).
     pub concurrency: usize,
     /// `DEADLINE_MARGIN_MS`: no write starts once less than this is left before the
     /// invocation's deadline (default 2000); the files left are reported in
@@ -37,7 +37,7 @@ impl Config {
         let s3 = S3Options::from_lookup(bucket, get)?;
         let concurrency = match get("WRITE_CONCURRENCY") {
             Some(v) => number("WRITE_CONCURRENCY", &v, 1, 64)?,
-            None => 8,
+            None => dmd_archive::pipeline::WRITE_CONCURRENCY,
         };
         let deadline_margin = match get("DEADLINE_MARGIN_MS") {
             Some(v) => Duration::from_millis(number("DEADLINE_MARGIN_MS", &v, 0, 600_000)?),
@@ -69,7 +69,7 @@ mod tests {
         assert_eq!(config(&[("ARCHIVE_BUCKET", "Not_A_Bucket")]).expect_err("bad").var, "ARCHIVE_BUCKET");
         let c = config(&[("ARCHIVE_BUCKET", "dmd-archive")]).expect("valid");
         assert_eq!(c.s3.bucket, "dmd-archive");
-        assert_eq!(c.concurrency, 8);
+        assert_eq!(c.concurrency, 32);
         assert_eq!(c.deadline_margin, Duration::from_secs(2));
         assert_eq!(c.settings, Settings::default());
     }
