@@ -29,6 +29,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402 (bench/run.py: the runtime API stand-ins)
 
 
+# The archiver's largest resident set (VmHWM, KiB) in the last median_invocation.
+last_rss_kib = 0
+
+
 class SlowS3(http.server.BaseHTTPRequestHandler):
     """Answers every PUT with 200 after `latency` seconds; every `slow_every`-th one after
     `slow` seconds instead."""
@@ -51,15 +55,16 @@ class SlowS3(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def median_invocation(archiver, batch, runs, endpoint, concurrency):
+def median_invocation(archiver, batch, runs, endpoint, concurrency, prefix=("taskset", "-c", "0")):
     body = open(batch, "rb").read()
     api, address = run.serve_api((f"bound-{i}", body) for i in range(runs + 1))
     env = run.archiver_env(address, endpoint, "dmd-bench-bound")
     if concurrency:
         env["WRITE_CONCURRENCY"] = str(concurrency)
-    proc = subprocess.Popen(["taskset", "-c", "0", archiver], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*prefix, archiver], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     finished = run.Invocations.done.wait(600)
+    global last_rss_kib
+    last_rss_kib = run.high_water_kib(proc.pid)
     proc.kill()
     _, err = proc.communicate()
     api.shutdown()

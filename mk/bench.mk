@@ -59,3 +59,10 @@ bench-bound: venv sam-build ## Archiver invocations against cpu + 2 x PUT latenc
 .PHONY: bench-failing
 bench-failing: sam-build ## The archiver's failing invocation when S3 refuses, sheds load, or never answers.
 	$(PYTHON) bench/failing_invocation.py --archiver $(SAM_BOOTSTRAP) --batch events/dynamodb-batch.json
+
+# The figures of docs/performance.md, "Memory size and cost": the archiver in a CPU cgroup
+# limited to each memory size's share of a core (needs root, for the cgroup).
+.PHONY: bench-cpu
+bench-cpu: venv sam-build ## The archiver at 128 to 1,769 MB of CPU share: billed duration and cost per million changes.
+	$(CARGO) build --bin dmd
+	$(PY) bench/cpu_share.py --archiver $(SAM_BOOTSTRAP) --dmd $(DMD)
