@@ -24,6 +24,7 @@ pub mod failed;
 pub mod forms;
 mod lenient_base64;
 mod names;
+mod parser_message;
 pub mod plain;
 pub mod structure;
 
@@ -31,7 +32,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use detect::{contains_pii, redact_spans};
-pub use failed::{message, parser_message, parser_text, CleanJson, CleanText, FailedRecord, Sensitive};
+pub use failed::{message, CleanJson, CleanText, FailedRecord, Sensitive};
+pub use parser_message::{parser_message, parser_text};
 pub use plain::Attribute;
 
 use crate::record_type::RecordType;

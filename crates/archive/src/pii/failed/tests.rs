@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::error::ErrorKind;
+use crate::pii::parser_message::{parser_message, parser_text, without_values};
 
 fn clean(json: &str, declared: Declared) -> String {
     let f = FailedRecord { body: Body::Change(Sensitive::new(json.as_bytes().to_vec())), declared, record_type: None };
@@ -79,6 +80,14 @@ fn messages_lose_their_pii() {
     assert_eq!(format!("{:?}", Sensitive::new("ana@example.com")), "[REDACTED]");
     assert_eq!(without_values("unknown variant `ana@x.com`, expected `S`"), "unknown variant `…`, expected `S`");
     assert_eq!(without_values("missing field `NewImage`"), "missing field `NewImage`");
+    // A value that closes its quote early, or a tag with a back-quote in it, passes
+    // nothing but known words: the rest becomes `…`.
+    let escaped =
+        r#"invalid type: string "a\" ana@exa\u{200b}mple.com 555\u{a0}010\u{a0}4477 \"b", expected a boolean"#;
+    assert_eq!(without_values(escaped), r#"invalid type: string "…", expected a boolean"#);
+    let ticked = "unknown variant `a` ana@x.com 555 010 4477 `b`, expected one of `S`, `N`";
+    assert_eq!(without_values(ticked), "unknown variant `…` … `…`, expected one of `S`, `N`");
+    assert_eq!(without_values("expected `,` or `}`"), "expected `,` or `}`");
     assert_eq!(without_values("unknown field `NewImages`"), "unknown field `…`");
     assert_eq!(without_values("invalid type: string \"5550104477"), "invalid type: string \"…");
     // The parser's position is its own, however long the record.
