@@ -18,6 +18,7 @@ $0.0000166667, $0.20 per million requests; S3 Standard PUT $0.005 per 1,000.
 """
 import argparse
 import http.server
+import json
 import math
 import os
 import subprocess
@@ -27,9 +28,22 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import invocation_bound as bound  # noqa: E402
+import run  # noqa: E402
 
 SIZES = (128, 256, 512, 1024, 1769)
 ARM_GB_S, X86_GB_S, PER_REQUEST, PER_PUT = 0.0000133334, 0.0000166667, 0.20e-6, 0.005e-3
+PER_GB_MONTH = 0.023
+
+
+def bytes_per_record(dmd, batch, records, work):
+    """What the archive holds per record of `batch`: its data files and its manifest."""
+    out = os.path.join(work, "sizes")
+    subprocess.run(["rm", "-rf", out], check=True)
+    proc = subprocess.run([dmd, "archive", "--out", out, batch], check=True, capture_output=True, text=True)
+    data = json.loads(proc.stdout.splitlines()[0])["bytes"]
+    manifests = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(out, "manifests"))
+                    for f in fs)
+    return (data + manifests) / records
 
 
 def cgroup(name, share):
@@ -57,6 +71,7 @@ def main():
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--concurrency", type=int, default=0, help="WRITE_CONCURRENCY (0: the function's default)")
     ap.add_argument("--large", type=int, default=10000, help="also a batch of this many records over 7 dates (0: none)")
+    ap.add_argument("--out", help="the Markdown file to write the tables into (between its cpu markers)")
     args = ap.parse_args()
     os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), bound.SlowS3)
@@ -64,10 +79,13 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
     bound.SlowS3.latency = args.latency / 1000
-    print("| records | dates | data files | memory | CPU share | median invocation | billed | peak RSS "
-          "| Lambda arm64 per million changes | Lambda x86_64 | S3 PUTs |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    cheapest = {}
+    lines = [f"On {run.machine()}, S3 answering each PUT after {args.latency} ms:", "",
+             "| records | dates | data files | memory | CPU share | median invocation | billed | peak RSS |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    costs = ["| workload | memory | billed per invocation | Lambda GB-s (arm64) | Lambda requests "
+             "| S3 PUTs (files + manifests) | storage, first month | total | Lambda x86_64 instead |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    print("\n".join(lines))
     with tempfile.TemporaryDirectory() as work:
         for records, days in [(1000, 1), (1000, 2), (1000, 7)] + [(args.large, 7)] * bool(args.large):
             out = os.path.join(work, f"r{records}-d{days}")
@@ -76,6 +94,7 @@ def main():
                            stderr=subprocess.DEVNULL)
             batch = os.path.join(out, sorted(os.listdir(out))[0])
             files = len(bound.group_keys(args.dmd, batch, work))
+            stored = bytes_per_record(args.dmd, batch, records, work)
             invocations = 1_000_000 / records
             for mb in SIZES:
                 path, procs = cgroup(f"dmd-bench-{mb}", mb / 1769)
@@ -84,18 +103,22 @@ def main():
                 os.rmdir(path) if not open(procs).read().strip() else None
                 billed = math.ceil(ms)
                 gb_s = invocations * billed / 1000 * mb / 1024
-                arm = gb_s * ARM_GB_S + invocations * PER_REQUEST
-                x86 = gb_s * X86_GB_S + invocations * PER_REQUEST
+                requests = invocations * PER_REQUEST
                 puts = invocations * (files + 1) * PER_PUT
-                cheapest.setdefault((records, days), []).append((arm, mb))
+                storage = 1_000_000 * stored / 1e9 * PER_GB_MONTH
+                total = gb_s * ARM_GB_S + requests + puts + storage
                 rss = bound.last_rss_kib / 1024
-                print(f"| {records:,} | {days} | {files} | {mb:,} MB | {mb / 1769:.3f} | {ms:.0f} ms | {billed} ms "
-                      f"| {rss:.1f} MiB | ${arm:.4f} | ${x86:.4f} | ${puts:.4f} |", flush=True)
-    for (records, days), costs in cheapest.items():
-        arm, mb = min(costs)
-        print(f"\ncheapest for {records:,} records over {days} date(s): {mb} MB "
-              f"(${arm:.4f} of Lambda per million changes, arm64)")
+                lines.append(f"| {records:,} | {days} | {files} | {mb:,} MB | {mb / 1769:.3f} | {ms:.0f} ms "
+                             f"| {billed} ms | {rss:.1f} MiB |")
+                print(lines[-1], flush=True)
+                costs.append(f"| {records:,} records, {days} date(s), {files} files | {mb:,} MB | {billed} ms "
+                             f"| ${gb_s * ARM_GB_S:.5f} | ${requests:.5f} | ${puts:.4f} | ${storage:.4f} "
+                             f"| ${total:.4f} | ${total + gb_s * (X86_GB_S - ARM_GB_S):.4f} |")
+    print("\n".join(["", *costs]))
     server.shutdown()
+    if args.out:
+        run.write_between(args.out, "<!-- cpu:begin -->", "<!-- cpu:end -->", "\n".join(lines))
+        run.write_between(args.out, "<!-- cost:begin -->", "<!-- cost:end -->", "\n".join(costs))
 
 
 if __name__ == "__main__":

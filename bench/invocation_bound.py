@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=0, help="WRITE_CONCURRENCY (0: the function's default)")
     ap.add_argument("--slow-every", type=int, default=50)
     ap.add_argument("--slow-ms", type=int, default=1000)
+    ap.add_argument("--out", help="the Markdown file to write the table into (between its bound markers)")
     args = ap.parse_args()
     latencies = args.latency or [40, 100]
     os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})
@@ -94,8 +95,10 @@ def main():
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    print("| records | dates | data files | PUT latency | median invocation | bound: cpu + 2 x PUT | ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    lines = [f"With `WRITE_CONCURRENCY={args.concurrency or '32'}` on {run.machine()}:", "",
+             "| records | dates | data files | PUT latency | median invocation | bound: cpu + 2 x PUT | ratio |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    print("\n".join(lines))
     with tempfile.TemporaryDirectory() as work:
         for records, days in itertools.product(args.records or [1000, 10000], args.days or [1, 2, 7]):
             out = os.path.join(work, f"{records}-{days}")
@@ -117,9 +120,12 @@ def main():
                     ms = longest if slow else median
                     bound = cpu + 2 * latency + (args.slow_ms if slow else 0)
                     label = f"{latency} ms" + (f", 1 in {args.slow_every} at {args.slow_ms} ms (longest)" if slow else "")
-                    print(f"| {records:,} | {days} | {files} | {label} | {ms:.0f} ms | {bound:.0f} ms "
-                          f"| {ms / bound:.2f} |", flush=True)
+                    lines.append(f"| {records:,} | {days} | {files} | {label} | {ms:.0f} ms | {bound:.0f} ms "
+                                 f"| {ms / bound:.2f} |")
+                    print(lines[-1], flush=True)
     server.shutdown()
+    if args.out:
+        run.write_between(args.out, "<!-- bound:begin -->", "<!-- bound:end -->", "\n".join(lines))
 
 
 def group_keys(dmd, batch, work):

@@ -203,6 +203,16 @@ def serve_api(payloads):
     return api, f"127.0.0.1:{api.server_address[1]}"
 
 
+def write_between(path, begin, end, text):
+    """Puts `text` between the markers `begin` and `end` of the Markdown file `path`."""
+    old = open(path).read()
+    if begin not in old or end not in old:
+        sys.exit(f"bench: {path} has no {begin} ... {end}")
+    head, rest = old.split(begin, 1)
+    with open(path, "w") as f:
+        f.write(f"{head}{begin}\n{text.rstrip()}\n{end}{rest.split(end, 1)[1]}")
+
+
 def archiver_env(api, endpoint, bucket, memory_mb=512):
     """The environment of the archiver as Lambda starts it, against the runtime API
     stand-in `api` (host:port) and the S3 at `endpoint`, with dummy credentials."""

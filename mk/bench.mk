@@ -8,11 +8,15 @@ BENCH_WORK ?= $(if $(wildcard /dev/shm/.),/dev/shm/dmd-bench,.bench)
 
 # Run with moto's S3 (tests/with-servers.sh), for the archiver's time per invocation.
 .PHONY: bench
-bench: venv ## Release builds, generated workload, records/s on all cores and on one, memory, invocations -> docs/performance.md.
+bench: venv ## Release builds, generated workload, records/s on all cores and on one, memory, invocations against their bound, cost by memory size (root, for a cgroup) -> docs/performance.md.
 	$(CARGO) build --release -p dmd-cli -p dmd-bench-floor -p dmd-functions
 	tests/with-servers.sh $(PY) bench/run.py --dmd $(TARGET_DIR)/release/dmd --floor $(TARGET_DIR)/release/floor \
 	  --archiver $(TARGET_DIR)/release/archiver --baseline $(BASELINE) --python $(abspath $(PY)) \
 	  --work $(BENCH_WORK) --runs $(BENCH_RUNS) --out docs/performance.md
+	$(PY) bench/invocation_bound.py --archiver $(TARGET_DIR)/release/archiver --dmd $(TARGET_DIR)/release/dmd \
+	  --out docs/performance.md
+	$(PY) bench/cpu_share.py --archiver $(TARGET_DIR)/release/archiver --dmd $(TARGET_DIR)/release/dmd \
+	  --out docs/performance.md
 
 .PHONY: bench-stages
 bench-stages: ## Criterion benchmarks of the in-memory pipeline, by stage.
@@ -52,7 +56,7 @@ bench-functions: venv sam-build ## Cold start and resident set of each function,
 .PHONY: bench-bound
 bench-bound: venv sam-build ## Archiver invocations against cpu + 2 x PUT latency (40 and 100 ms, a slow tail), 1 to 28 files.
 	$(CARGO) build --bin dmd
-	$(PY) bench/invocation_bound.py --archiver $(SAM_BOOTSTRAP) --dmd $(DMD)
+	$(PY) bench/invocation_bound.py --archiver $(SAM_BOOTSTRAP) --dmd $(DMD) --out docs/performance.md
 
 # How long the archiver takes to answer a batch it cannot write (docs/deploy.md, the retry
 # defaults).
@@ -65,4 +69,4 @@ bench-failing: sam-build ## The archiver's failing invocation when S3 refuses, s
 .PHONY: bench-cpu
 bench-cpu: venv sam-build ## The archiver at 128 to 1,769 MB of CPU share: billed duration and cost per million changes.
 	$(CARGO) build --bin dmd
-	$(PY) bench/cpu_share.py --archiver $(SAM_BOOTSTRAP) --dmd $(DMD)
+	$(PY) bench/cpu_share.py --archiver $(SAM_BOOTSTRAP) --dmd $(DMD) --out docs/performance.md
