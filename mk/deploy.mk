@@ -69,8 +69,8 @@ lint-template: venv ## cfn-lint template.yaml; check its Glue tables against the
 	$(VENV)/bin/cfn-lint template.yaml
 
 .PHONY: test-template
-test-template: venv $(TEST_BINS) ## Template: cfn-lint before and after the SAM transform, settings, Glue tables, projection.
-	$(PYTEST_ATHENA) tests/athena/test_template.py tests/athena/test_compactor_template.py tests/athena/test_projection.py
+test-template: venv $(TEST_BINS) ## Template: every tests/athena/test_*template.py (cfn-lint before and after the SAM transform, settings, alarms, Glue tables) and projection.
+	$(PYTEST_ATHENA) $(sort $(wildcard tests/athena/test_*template.py)) tests/athena/test_projection.py
 
 .PHONY: test-athena
 test-athena: venv $(TEST_BINS) ## Athena compatibility: the tables' DDL and docs/athena.md's queries in Spark (Hive SerDe, Parquet).
