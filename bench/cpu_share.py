@@ -35,15 +35,16 @@ ARM_GB_S, X86_GB_S, PER_REQUEST, PER_PUT = 0.0000133334, 0.0000166667, 0.20e-6, 
 PER_GB_MONTH = 0.023
 
 
-def bytes_per_record(dmd, batch, records, work):
-    """What the archive holds per record of `batch`: its data files and its manifest."""
+def archived(dmd, batch, records, work):
+    """What `dmd archive` writes for `batch`: its data files, and the bytes per record of
+    those files and of the manifest."""
     out = os.path.join(work, "sizes")
     subprocess.run(["rm", "-rf", out], check=True)
     proc = subprocess.run([dmd, "archive", "--out", out, batch], check=True, capture_output=True, text=True)
-    data = json.loads(proc.stdout.splitlines()[0])["bytes"]
+    line = json.loads(proc.stdout.splitlines()[0])
     manifests = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(out, "manifests"))
                     for f in fs)
-    return (data + manifests) / records
+    return len(line["files"]), (line["bytes"] + manifests) / records
 
 
 def cgroup(name, share):
@@ -93,8 +94,7 @@ def main():
                             "--seed", "23", "--out", out], check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
             batch = os.path.join(out, sorted(os.listdir(out))[0])
-            files = len(bound.group_keys(args.dmd, batch, work))
-            stored = bytes_per_record(args.dmd, batch, records, work)
+            files, stored = archived(args.dmd, batch, records, work)
             invocations = 1_000_000 / records
             for mb in SIZES:
                 path, procs = cgroup(f"dmd-bench-{mb}", mb / 1769)

@@ -2,6 +2,8 @@
 //! holding its discarded batch, archived from the record (no read of the stream) and
 //! marked recovered beside it (`recovered/<key>`), so that a second run passes it by.
 
+use std::collections::HashSet;
+
 use anyhow::{bail, Result};
 use dmd_archive::sink::ObjectSink;
 use dmd_archive::store::ObjectStore;
@@ -28,7 +30,8 @@ pub async fn open(location: &str) -> Result<(Archive, String)> {
 }
 
 /// Recovers every failure record under `prefix` not yet marked, calling `print` with
-/// each key and recovery; whether all were recovered.
+/// each key and recovery; whether all were recovered. The markers are listed once, not
+/// asked for record by record.
 pub async fn recover_all<S: ObjectSink>(
     recoverer: &Recoverer<LazyStreams>,
     sink: &S,
@@ -37,30 +40,35 @@ pub async fn recover_all<S: ObjectSink>(
     prefix: &str,
     print: impl Fn(&str, &Recovery) -> Result<bool>,
 ) -> Result<bool> {
+    let marked: HashSet<String> = keys(failures, &marker_key(prefix))
+        .await?
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(MARKER_PREFIX).map(str::to_owned))
+        .collect();
     let mut all = true;
-    let mut after: Option<String> = None;
-    loop {
-        let page = failures.list(prefix, after.as_deref()).await?;
-        for object in &page.objects {
-            let key = object.key.as_str();
-            if key.starts_with(MARKER_PREFIX) || failures.get(&marker_key(key)).await?.is_some() {
-                continue;
-            }
-            let mut recovery = match failures.get(key).await? {
-                Some(record) => recoverer.recover(&record, sink, &SystemClock, limits).await,
-                None => Recovery { problem: Some("the failure record is gone".into()), ..Recovery::default() },
-            };
-            if recovery.recovered() {
-                let line = serde_json::to_vec(&recovery)?;
-                if let Err(e) = failures.put(&marker_key(key), line.into(), "application/json").await {
-                    recovery.problem = Some(format!("recovered, but the failure record was not marked: {e}"));
-                }
-            }
-            all &= print(key, &recovery)?;
+    for key in keys(failures, prefix).await? {
+        if key.starts_with(MARKER_PREFIX) || marked.contains(&key) {
+            continue;
         }
+        let mut recovery = match failures.get(&key).await? {
+            Some(record) => recoverer.recover(&record, sink, &SystemClock, limits).await,
+            None => Recovery { problem: Some("the failure record is gone".into()), ..Recovery::default() },
+        };
+        recovery.mark(failures, &key).await;
+        all &= print(&key, &recovery)?;
+    }
+    Ok(all)
+}
+
+/// Every key under `prefix`, a page at a time.
+async fn keys(store: &Archive, prefix: &str) -> Result<Vec<String>> {
+    let (mut out, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = store.list(prefix, after.as_deref()).await?;
+        out.extend(page.objects.into_iter().map(|o| o.key));
         match page.next {
             Some(next) => after = Some(next),
-            None => return Ok(all),
+            None => return Ok(out),
         }
     }
 }

@@ -70,13 +70,9 @@ impl<R: StreamReader, S: ObjectSink + ObjectStore> RecoverFunction<R, S> {
             let id = message.message_id.clone().unwrap_or_default();
             let body = message.body.as_deref().unwrap_or_default().as_bytes();
             let recovery = match self.failure_record(body).await {
-                Ok(Some((key, record))) => {
+                Ok(Some((key, record, store))) => {
                     let mut recovery = self.recover(&record, deadline).await;
-                    if recovery.recovered() {
-                        if let Err(e) = self.mark(&key, &recovery).await {
-                            recovery.problem = Some(format!("recovered, but the failure record was not marked: {e}"));
-                        }
-                    }
+                    recovery.mark(store, &key).await;
                     recovery
                 }
                 Ok(None) => self.recover(body, deadline).await,
@@ -92,8 +88,9 @@ impl<R: StreamReader, S: ObjectSink + ObjectStore> RecoverFunction<R, S> {
     }
 
     /// The failure record a message announces (S3's event of a new object in the
-    /// failure bucket), `None` when the message is an on-failure message itself.
-    async fn failure_record(&self, body: &[u8]) -> Result<Option<(String, Vec<u8>)>, String> {
+    /// failure bucket), with the store it is in; `None` when the message is an
+    /// on-failure message itself.
+    async fn failure_record(&self, body: &[u8]) -> Result<Option<(String, bytes::Bytes, &S)>, String> {
         let Some((bucket, key)) = failure_record::notified_object(body) else {
             return Ok(None);
         };
@@ -101,21 +98,10 @@ impl<R: StreamReader, S: ObjectSink + ObjectStore> RecoverFunction<R, S> {
             return Err(format!("S3 announces an object in a bucket that is not FAILED_BATCH_BUCKET ({bucket:?})"));
         };
         match store.get(&key).await {
-            Ok(Some(bytes)) => Ok(Some((key, bytes.to_vec()))),
+            Ok(Some(bytes)) => Ok(Some((key, bytes, store))),
             Ok(None) => Err(format!("the failure record {key:?} is not in {ours:?}")),
             Err(e) => Err(format!("cannot read the failure record: {e}")),
         }
-    }
-
-    /// Marks the failure record `key` recovered: its recovery, beside it under
-    /// `recovered/`, so that `dmd recover --failures` passes it by.
-    async fn mark(&self, key: &str, recovery: &Recovery) -> Result<(), String> {
-        let Some((_, store)) = &self.failure_records else {
-            return Ok(());
-        };
-        let line = serde_json::to_vec(recovery).map_err(|e| e.to_string())?;
-        let marker = failure_record::marker_key(key);
-        store.put(&marker, line.into(), "application/json").await.map_err(|e| e.to_string())
     }
 
     /// One message, given up (and left to a later try) once the invocation is about to

@@ -20,12 +20,19 @@ pub fn marker_key(key: &str) -> String {
     format!("{MARKER_PREFIX}{key}")
 }
 
-/// The batch a failure record holds: the Lambda event's bytes, when it holds one.
+/// The batch a failure record holds: the Lambda event's bytes, when it holds one. The
+/// record is not built into a tree: its `payload` is taken as it lies (an object) or
+/// unescaped once (JSON text).
 pub fn payload(record: &[u8]) -> Option<Vec<u8>> {
-    let value: Value = serde_json::from_slice(record).ok()?;
-    match value.get("payload")? {
-        Value::String(text) => Some(text.clone().into_bytes()),
-        event @ Value::Object(_) => serde_json::to_vec(event).ok(),
+    #[derive(serde::Deserialize)]
+    struct Record<'a> {
+        #[serde(borrow)]
+        payload: Option<&'a serde_json::value::RawValue>,
+    }
+    let raw = serde_json::from_slice::<Record<'_>>(record).ok()?.payload?.get();
+    match raw.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(raw).ok().map(String::into_bytes),
+        b'{' => Some(raw.as_bytes().to_vec()),
         _ => None,
     }
 }

@@ -76,6 +76,25 @@ impl Recovery {
         }
     }
 
+    /// Marks the failure record `key` recovered, when it is: its recovery line, beside
+    /// it (`recovered/<key>`, read through `store`), so that `dmd recover --failures`
+    /// passes it by; a marker that cannot be written is this recovery's problem.
+    pub async fn mark<S: ObjectSink>(&mut self, store: &S, key: &str) {
+        if !self.recovered() {
+            return;
+        }
+        let marked = match serde_json::to_vec(&*self) {
+            Ok(line) => store
+                .put(&failure_record::marker_key(key), line.into(), "application/json")
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = marked {
+            self.problem = Some(format!("recovered, but the failure record was not marked: {e}"));
+        }
+    }
+
     fn problem(message: impl Into<String>) -> Recovery {
         Recovery { problem: Some(message.into()), ..Recovery::default() }
     }
@@ -114,87 +133,64 @@ impl<R: StreamReader> Recoverer<R> {
             Err(e) => return Recovery::problem(format!("not an on-failure message: {e}")),
         };
         let mut r = Recovery::of(&batch);
-        if let Some(event) = failure_record::payload(body) {
-            return self.archive_payload(&batch, r, &event, sink, clock, limits).await;
-        }
-        let read = match self.reader.read(&batch).await {
-            Ok(read) => read,
-            Err(e) => {
-                r.problem = Some(format!("could not read the range from the stream: {e}"));
-                return r;
+        // The batch itself: whole in an S3 failure record, else read back from the stream
+        // and rebuilt as the Lambda event.
+        let (event, complete) = match failure_record::payload(body) {
+            Some(event) => {
+                r.from_failure_record = true;
+                (Some(event), true)
             }
+            None => match self.reader.read(&batch).await {
+                Ok(read) => {
+                    r.records = read.records.len();
+                    r.trimmed = read.trimmed;
+                    ((!read.records.is_empty()).then(|| payload(&read.records)), read.complete)
+                }
+                Err(e) => {
+                    r.problem = Some(format!("could not read the range from the stream: {e}"));
+                    return r;
+                }
+            },
         };
-        r.records = read.records.len();
-        r.trimmed = read.trimmed;
-        r.missing = batch.batch_size.saturating_sub(u64::try_from(r.records).unwrap_or(u64::MAX));
         let mut problems = Vec::new();
-        if !read.records.is_empty() {
-            match self.pipeline.run(&payload(&read.records), clock, sink, limits).await {
+        if let Some(event) = event {
+            match self.pipeline.run(&event, clock, sink, limits).await {
                 Ok(outcome) => {
+                    if r.from_failure_record {
+                        r.records = outcome.summary.records;
+                    }
                     r.archived = outcome.summary.archived_records();
                     r.errors = outcome.summary.errors;
                     r.retry = outcome.summary.retry + outcome.unreportable();
                     r.files = outcome.summary.files.clone();
                 }
+                Err(e) if r.from_failure_record => {
+                    r.problem = Some(format!("the pipeline refused the failure record's batch: {e}"));
+                    return r;
+                }
                 Err(e) => problems.push(format!("the pipeline refused the rebuilt event: {e}")),
             }
         }
+        r.missing = batch.batch_size.saturating_sub(u64::try_from(r.records).unwrap_or(u64::MAX));
         if r.missing > 0 {
-            let why = if r.trimmed {
-                "the start of the range was trimmed".to_owned()
+            problems.push(if r.from_failure_record {
+                format!("the failure record holds {} of the batch's {} record(s)", r.records, batch.batch_size)
             } else {
-                format!("the range holds {} of its {}", r.records, batch.batch_size)
-            };
-            problems.push(format!("{} record(s) of the batch are no longer in the stream: {why}", r.missing));
+                let why = if r.trimmed {
+                    "the start of the range was trimmed".to_owned()
+                } else {
+                    format!("the range holds {} of its {}", r.records, batch.batch_size)
+                };
+                format!("{} record(s) of the batch are no longer in the stream: {why}", r.missing)
+            });
         }
-        if !read.complete {
+        if !complete {
             problems.push("the stream ended the read before the end sequence number".to_owned());
         }
         if r.retry > 0 {
             problems.push(format!("{} record(s) could not be written (their files failed); run again", r.retry));
         } else if problems.is_empty() && r.archived + r.errors != r.records {
             problems.push(format!("{} of {} record(s) are accounted for", r.archived + r.errors, r.records));
-        }
-        if !problems.is_empty() {
-            r.problem = Some(problems.join("; "));
-        }
-        r
-    }
-
-    /// The batch of an S3 failure record, as the function was given it, through the
-    /// pipeline: every record of it is there, so none is missing unless the record holds
-    /// fewer than its batch size says.
-    async fn archive_payload<S: ObjectSink>(
-        &self,
-        batch: &BatchInfo,
-        mut r: Recovery,
-        event: &[u8],
-        sink: &S,
-        clock: &dyn Clock,
-        limits: Limits,
-    ) -> Recovery {
-        r.from_failure_record = true;
-        match self.pipeline.run(event, clock, sink, limits).await {
-            Ok(outcome) => {
-                r.records = outcome.summary.records;
-                r.archived = outcome.summary.archived_records();
-                r.errors = outcome.summary.errors;
-                r.retry = outcome.summary.retry + outcome.unreportable();
-                r.files = outcome.summary.files.clone();
-            }
-            Err(e) => {
-                r.problem = Some(format!("the pipeline refused the failure record's batch: {e}"));
-                return r;
-            }
-        }
-        r.missing = batch.batch_size.saturating_sub(u64::try_from(r.records).unwrap_or(u64::MAX));
-        let mut problems = Vec::new();
-        if r.missing > 0 {
-            problems
-                .push(format!("the failure record holds {} of the batch's {} record(s)", r.records, batch.batch_size));
-        }
-        if r.retry > 0 {
-            problems.push(format!("{} record(s) could not be written (their files failed); run again", r.retry));
         }
         if !problems.is_empty() {
             r.problem = Some(problems.join("; "));
